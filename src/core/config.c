@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * config.c - postino.conf parsing, validation and writing.
+ *
+ * One table describes every key: its type, default, bounds and where it
+ * lives in struct config. Parsing, `init --set`, reload and writing all go
+ * through the same table, so a key cannot be valid in one path and
+ * rejected in another.
+ */
+#include "lib/lib.h"
+#include "lib/mem.h"
+#include "lib/str.h"
+#include "lib/buf.h"
+#include "lib/fs.h"
+#include "core/config.h"
+
+#include <arpa/inet.h>
+
+#define CONFIG_LINE_MAX 4096
+#define CONFIG_FILE_MAX (1024 * 1024)
+#define CONFIG_WORKERS_MAX 64
+
+enum config_type {
+	CONFIG_TYPE_STRING,
+	CONFIG_TYPE_HOSTNAME,
+	CONFIG_TYPE_LISTEN,
+	CONFIG_TYPE_UINT,
+	CONFIG_TYPE_LOG_LEVEL,
+};
+
+struct config_key {
+	const char *key;
+	enum config_type type;
+	const char *def;
+	size_t offset;
+	uint64_t min, max;   /* CONFIG_TYPE_UINT */
+	bool reloadable;     /* takes effect on SIGHUP without restart */
+	const char *comment; /* written above the key by config_write */
+};
+
+#define OFF(field) offsetof(struct config, field)
+#define LISTEN(kind, name, port, what)                                                  \
+	{ .key = "listen." name, .type = CONFIG_TYPE_LISTEN, .def = "0.0.0.0:" port,     \
+	  .offset = OFF(listen[kind]), .comment = what }
+
+static const struct config_key keys[] = {
+	{ .key = "hostname", .type = CONFIG_TYPE_HOSTNAME, .def = "localhost",
+	  .offset = OFF(hostname), .reloadable = true,
+	  .comment = "the server's name: greeting banners, Received headers, certificate" },
+	{ .key = "user", .type = CONFIG_TYPE_STRING, .def = "", .offset = OFF(user),
+	  .comment = "account to run as after binding ports when started as root" },
+	{ .key = "tls.cert", .type = CONFIG_TYPE_STRING, .def = "tls/cert.pem",
+	  .offset = OFF(tls_cert), .reloadable = true,
+	  .comment = "PEM certificate chain (relative to the data directory); reloaded on SIGHUP" },
+	{ .key = "tls.key", .type = CONFIG_TYPE_STRING, .def = "tls/key.pem",
+	  .offset = OFF(tls_key), .reloadable = true, .comment = "PEM private key" },
+	{ .key = "dns.servers", .type = CONFIG_TYPE_STRING, .def = "", .offset = OFF(dns_servers),
+	  .reloadable = true, .comment = "comma-separated resolvers; empty = /etc/resolv.conf" },
+	{ .key = "log.level", .type = CONFIG_TYPE_LOG_LEVEL, .def = "info",
+	  .offset = OFF(log_level), .reloadable = true, .comment = "debug, info, warn or error" },
+	{ .key = "workers", .type = CONFIG_TYPE_UINT, .def = "4", .offset = OFF(workers),
+	  .min = 1, .max = CONFIG_WORKERS_MAX,
+	  .comment = "threads for blocking work (fsync, password hashing)" },
+	LISTEN(LISTENER_SMTP, "smtp", "25", "listeners: ADDR:PORT, [IPV6]:PORT or off"),
+	LISTEN(LISTENER_SUBMISSION, "submission", "587", NULL),
+	LISTEN(LISTENER_SUBMISSIONS, "submissions", "465", NULL),
+	LISTEN(LISTENER_IMAP, "imap", "143", NULL),
+	LISTEN(LISTENER_IMAPS, "imaps", "993", NULL),
+	LISTEN(LISTENER_POP3, "pop3", "110", NULL),
+	LISTEN(LISTENER_POP3S, "pop3s", "995", NULL),
+	{ .key = "listen.http", .type = CONFIG_TYPE_LISTEN, .def = "127.0.0.1:8080",
+	  .offset = OFF(listen[LISTENER_HTTP]),
+	  .comment = "admin console and API: keep it on loopback unless behind a proxy" },
+};
+
+static const bool implicit_tls[LISTENER_COUNT] = {
+	[LISTENER_SUBMISSIONS] = true,
+	[LISTENER_IMAPS] = true,
+	[LISTENER_POP3S] = true,
+};
+
+const char *config_listener_key(enum listener_kind kind)
+{
+	for (size_t i = 0; i < N_ELEMENTS(keys); i++) {
+		if (keys[i].type == CONFIG_TYPE_LISTEN && keys[i].offset == OFF(listen[kind]))
+			return keys[i].key;
+	}
+	panic("config: no key for listener %d", kind);
+}
+
+bool config_listener_implicit_tls(enum listener_kind kind)
+{
+	return implicit_tls[kind];
+}
+
+static const struct config_key *key_lookup(const char *key)
+{
+	for (size_t i = 0; i < N_ELEMENTS(keys); i++) {
+		if (strcmp(keys[i].key, key) == 0)
+			return &keys[i];
+	}
+	return NULL;
+}
+
+const char *config_key_name(size_t i)
+{
+	return i < N_ELEMENTS(keys) ? keys[i].key : NULL;
+}
+
+bool config_key_reloadable(const char *key)
+{
+	const struct config_key *k = key_lookup(key);
+	return k != NULL && k->reloadable;
+}
+
+int config_parse_hostport(const char *value, char **host_r, uint16_t *port_r)
+{
+	const char *colon, *host = value;
+	size_t hostlen;
+	uint64_t port;
+
+	if (value[0] == '[') {
+		const char *end = strchr(value, ']');
+		if (end == NULL || end[1] != ':')
+			return -1;
+		host = value + 1;
+		hostlen = (size_t)(end - host);
+		colon = end + 1;
+	} else {
+		colon = strrchr(value, ':');
+		if (colon == NULL || memchr(value, ':', (size_t)(colon - value)) != NULL)
+			return -1; /* bare IPv6 must be bracketed */
+		hostlen = (size_t)(colon - value);
+	}
+	if (hostlen == 0 || str_to_uint64(colon + 1, 0, 65535, &port) < 0)
+		return -1;
+	char *h = xstrndup(host, hostlen);
+	unsigned char addr[16];
+	if (inet_pton(value[0] == '[' ? AF_INET6 : AF_INET, h, addr) != 1) {
+		free(h);
+		return -1;
+	}
+	*host_r = h;
+	*port_r = (uint16_t)port;
+	return 0;
+}
+
+static bool hostname_valid(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (c == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || (c == '-' && label > 0);
+		if (!ok || ++label > 63)
+			return false;
+	}
+	return label > 0 && s[len - 1] != '-';
+}
+
+/* key_apply - validate text and store it in cfg; error_r is a phrase. */
+static int key_apply(struct config *cfg, const struct config_key *k, const char *value,
+		     char **error_r)
+{
+	void *field = (char *)cfg + k->offset;
+	uint64_t n;
+
+	switch (k->type) {
+	case CONFIG_TYPE_HOSTNAME:
+		if (!hostname_valid(value)) {
+			*error_r = xasprintf("%s: '%s' is not a valid host name", k->key, value);
+			return -1;
+		}
+		break;
+	case CONFIG_TYPE_LISTEN:
+		if (strcmp(value, "off") != 0) {
+			char *host;
+			uint16_t port;
+			if (config_parse_hostport(value, &host, &port) < 0) {
+				*error_r = xasprintf("%s: '%s' is not ADDR:PORT, [IPV6]:PORT or off",
+						     k->key, value);
+				return -1;
+			}
+			free(host);
+		}
+		break;
+	case CONFIG_TYPE_UINT:
+		if (str_to_uint64(value, k->min, k->max, &n) < 0) {
+			*error_r = xasprintf("%s: '%s' is not a number from %" PRIu64 " to %" PRIu64,
+					     k->key, value, k->min, k->max);
+			return -1;
+		}
+		*(uint64_t *)field = n;
+		return 0;
+	case CONFIG_TYPE_LOG_LEVEL:
+		if (log_level_parse(value, (enum log_level *)field) < 0) {
+			*error_r = xasprintf("%s: '%s' is not debug, info, warn or error", k->key, value);
+			return -1;
+		}
+		return 0;
+	case CONFIG_TYPE_STRING:
+		break;
+	}
+	char **s = field;
+	free(*s);
+	*s = xstrdup(value);
+	return 0;
+}
+
+int config_set(struct config *cfg, const char *key, const char *value, char **error_r)
+{
+	const struct config_key *k = key_lookup(key);
+
+	if (k == NULL) {
+		*error_r = xasprintf("unknown key '%s'", key);
+		return -1;
+	}
+	return key_apply(cfg, k, value, error_r);
+}
+
+struct config *config_new_defaults(void)
+{
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	char *error;
+
+	for (size_t i = 0; i < N_ELEMENTS(keys); i++) {
+		if (key_apply(cfg, &keys[i], keys[i].def, &error) < 0)
+			panic("config: bad default: %s", error);
+	}
+	return cfg;
+}
+
+char *config_get(const struct config *cfg, const char *key)
+{
+	const struct config_key *k = key_lookup(key);
+	const void *field;
+
+	if (k == NULL)
+		return NULL;
+	field = (const char *)cfg + k->offset;
+	switch (k->type) {
+	case CONFIG_TYPE_UINT:
+		return xasprintf("%" PRIu64, *(const uint64_t *)field);
+	case CONFIG_TYPE_LOG_LEVEL: {
+		static const char *const names[] = { "debug", "info", "warn", "error" };
+		return xstrdup(names[*(const enum log_level *)field]);
+	}
+	default:
+		return xstrdup(*(char *const *)field);
+	}
+}
+
+/* parse_line - one "key = value" line; blank and # lines are fine. */
+static int parse_line(struct config *cfg, char *line, char **error_r)
+{
+	char *p = str_trim(line);
+
+	if (*p == '\0' || *p == '#')
+		return 0;
+	char *eq = strchr(p, '=');
+	if (eq == NULL) {
+		*error_r = xasprintf("expected 'key = value', got '%s'", p);
+		return -1;
+	}
+	*eq = '\0';
+	char *key = str_trim(p), *value = str_trim(eq + 1);
+	if (*key == '\0') {
+		*error_r = xstrdup("missing key before '='");
+		return -1;
+	}
+	return config_set(cfg, key, value, error_r);
+}
+
+int config_load(const char *path, struct config **cfg_r, char **error_r)
+{
+	struct config *cfg;
+	char *data, *line, *next, *error;
+	unsigned lineno = 0;
+
+	if (file_read_all(path, CONFIG_FILE_MAX, &data, NULL) < 0) {
+		*error_r = xasprintf("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	cfg = config_new_defaults();
+	for (line = data; line != NULL; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		lineno++;
+		if (strlen(line) > CONFIG_LINE_MAX) {
+			*error_r = xasprintf("%s:%u: line too long (max %d)", path, lineno,
+					     CONFIG_LINE_MAX);
+			goto fail;
+		}
+		if (parse_line(cfg, line, &error) < 0) {
+			*error_r = xasprintf("%s:%u: %s", path, lineno, error);
+			free(error);
+			goto fail;
+		}
+	}
+	free(data);
+	*cfg_r = cfg;
+	return 0;
+fail:
+	free(data);
+	config_free(&cfg);
+	return -1;
+}
+
+int config_write(const struct config *cfg, const char *path, char **error_r)
+{
+	struct buf out;
+	int ret = 0;
+
+	buf_init(&out, 0);
+	if (buf_append_str(&out, "# postino.conf - written by 'postino init'; edit freely,\n"
+				 "# then 'kill -HUP' the server (listeners and user need a restart).\n") < 0)
+		panic("config: write");
+	for (size_t i = 0; i < N_ELEMENTS(keys); i++) {
+		char *value = config_get(cfg, keys[i].key);
+		if ((keys[i].comment != NULL && buf_printf(&out, "\n# %s\n", keys[i].comment) < 0) ||
+		    buf_printf(&out, "%s = %s\n", keys[i].key, value) < 0)
+			panic("config: write");
+		free(value);
+	}
+	if (file_write_durable(path, out.data, out.len, 0644) < 0) {
+		*error_r = xasprintf("%s: %s", path, strerror(errno));
+		ret = -1;
+	}
+	buf_release(&out);
+	return ret;
+}
+
+char *config_path(const char *data_dir, const char *value)
+{
+	if (value[0] == '/')
+		return xstrdup(value);
+	return xasprintf("%s/%s", data_dir, value);
+}
+
+void config_free(struct config **_cfg)
+{
+	struct config *cfg = *_cfg;
+	if (cfg == NULL)
+		return;
+	*_cfg = NULL;
+	for (size_t i = 0; i < N_ELEMENTS(keys); i++) {
+		if (keys[i].type != CONFIG_TYPE_UINT && keys[i].type != CONFIG_TYPE_LOG_LEVEL)
+			free(*(char **)((char *)cfg + keys[i].offset));
+	}
+	free(cfg);
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * config.h - postino.conf: "key = value" lines, one table of known keys.
+ *
+ * A struct config is an immutable snapshot: reload builds a new one and
+ * swaps it in, so a session that holds the old one never sees a half-read
+ * file.
+ */
+#ifndef POSTINO_CONFIG_H
+#define POSTINO_CONFIG_H
+
+#include "lib/lib.h"
+#include "lib/log.h"
+
+#define CONFIG_FILE_NAME "postino.conf"
+
+/* Listeners of DESIGN.md's contract, in config order. */
+enum listener_kind {
+	LISTENER_SMTP,
+	LISTENER_SUBMISSION,
+	LISTENER_SUBMISSIONS,
+	LISTENER_IMAP,
+	LISTENER_IMAPS,
+	LISTENER_POP3,
+	LISTENER_POP3S,
+	LISTENER_HTTP,
+	LISTENER_COUNT
+};
+
+struct config {
+	char *hostname;
+	char *user;         /* drop to this user when started as root; "" = none */
+	char *tls_cert;     /* absolute, or relative to the data directory */
+	char *tls_key;
+	char *dns_servers;  /* "" = the system resolver */
+	enum log_level log_level;
+	uint64_t workers;   /* worker threads for blocking work */
+	char *listen[LISTENER_COUNT]; /* "ADDR:PORT", "[V6]:PORT" or "off" */
+};
+
+/* Listener key ("listen.smtp") and protocol name ("smtp") by kind. */
+const char *config_listener_key(enum listener_kind kind);
+/* True for ports that speak TLS from the first byte (465, 993, 995). */
+bool config_listener_implicit_tls(enum listener_kind kind);
+
+/* All keys at their defaults. */
+struct config *config_new_defaults(void);
+/* Read a file over the defaults; error "file:line: what" on failure. */
+int config_load(const char *path, struct config **cfg_r, char **error_r);
+/* Set one key from its text form, validated by the same table. */
+int config_set(struct config *cfg, const char *key, const char *value, char **error_r);
+/* Text form of a key's value (caller frees); NULL for an unknown key. */
+char *config_get(const struct config *cfg, const char *key);
+/* Write every key durably (0600 not needed: no secrets in the file). */
+int config_write(const struct config *cfg, const char *path, char **error_r);
+/* Resolve a path setting against the data directory (caller frees). */
+char *config_path(const char *data_dir, const char *value);
+/* Split "ADDR:PORT" / "[V6]:PORT"; host_r is allocated. */
+int config_parse_hostport(const char *value, char **host_r, uint16_t *port_r);
+/* Keys whose new value only takes effect at restart, for reload logging. */
+bool config_key_reloadable(const char *key);
+/* Iterate keys: NULL past the end. */
+const char *config_key_name(size_t i);
+void config_free(struct config **_cfg);
+
+#endif
