@@ -34,7 +34,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/helpers.c))
 HEADERS := $(sort $(shell find src -name '*.h'))
 
-.PHONY: all deps run test test-unit test-int check-headers fuzz bench clean reasons-doc
+.PHONY: all deps run test test-unit test-int check-headers fuzz fuzz-build clean reasons-doc
 
 all: $(BUILD)/postino postino
 
@@ -84,10 +84,37 @@ check-headers:
 		{ echo "check-headers: $$h is not self-contained"; exit 1; }; done
 	@echo "check-headers: $(words $(HEADERS)) headers self-contained"
 
+# libFuzzer targets: fuzz/fuzz-NAME.c, corpus in fuzz/corpus/NAME/.
+# FUZZ_SECONDS per target (default 60); crashes land in fuzz/build/.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS_BASE)) -O1 \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz-*.c))
+FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=fuzz/build/%)
+FUZZ_OBJS := $(LIB_SRCS:%.c=fuzz/build/%.o)
+
+fuzz/build/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Wno-unknown-warning-option -c -o $@ $<
+
+fuzz/build/fuzz-%: fuzz/fuzz-%.c $(FUZZ_OBJS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(PKG_LIBS) $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps fuzz-build
+	@set -e; for f in $(FUZZ_BINS); do name=$${f#fuzz/build/fuzz-}; \
+		mkdir -p fuzz/build/corpus-$$name; echo "== $$f ($(FUZZ_SECONDS)s)"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz/build/ \
+			fuzz/build/corpus-$$name fuzz/corpus/$$name; done
+
 reasons-doc: all
 	$(BUILD)/postino reasons --markdown > docs/REASONS.md
 
 clean:
-	rm -rf build build-asan postino
+	rm -rf build build-asan postino fuzz/build
+
+# helpers.o is shared by every unit test: keep it between builds
+.SECONDARY: $(HELPER_OBJS)
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/src/main.d

@@ -280,29 +280,29 @@ static int parse_line(struct config *cfg, char *line, char **error_r)
 	return config_set(cfg, key, value, error_r);
 }
 
-int config_load(const char *path, struct config **cfg_r, char **error_r)
+int config_parse(const char *name, const char *text, size_t len, struct config **cfg_r,
+		 char **error_r)
 {
-	struct config *cfg;
-	char *data, *line, *next, *error;
+	struct config *cfg = config_new_defaults();
+	char *data = xstrndup(text, len), *line, *next, *error;
 	unsigned lineno = 0;
 
-	if (file_read_all(path, CONFIG_FILE_MAX, &data, NULL) < 0) {
-		*error_r = xasprintf("%s: %s", path, strerror(errno));
-		return -1;
+	if (strlen(data) != len) {
+		*error_r = xasprintf("%s: contains a NUL byte", name);
+		goto fail;
 	}
-	cfg = config_new_defaults();
 	for (line = data; line != NULL; line = next) {
 		next = strchr(line, '\n');
 		if (next != NULL)
 			*next++ = '\0';
 		lineno++;
 		if (strlen(line) > CONFIG_LINE_MAX) {
-			*error_r = xasprintf("%s:%u: line too long (max %d)", path, lineno,
+			*error_r = xasprintf("%s:%u: line too long (max %d)", name, lineno,
 					     CONFIG_LINE_MAX);
 			goto fail;
 		}
 		if (parse_line(cfg, line, &error) < 0) {
-			*error_r = xasprintf("%s:%u: %s", path, lineno, error);
+			*error_r = xasprintf("%s:%u: %s", name, lineno, error);
 			free(error);
 			goto fail;
 		}
@@ -314,6 +314,21 @@ fail:
 	free(data);
 	config_free(&cfg);
 	return -1;
+}
+
+int config_load(const char *path, struct config **cfg_r, char **error_r)
+{
+	char *data;
+	size_t len;
+	int ret;
+
+	if (file_read_all(path, CONFIG_FILE_MAX, &data, &len) < 0) {
+		*error_r = xasprintf("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	ret = config_parse(path, data, len, cfg_r, error_r);
+	free(data);
+	return ret;
 }
 
 int config_write(const struct config *cfg, const char *path, char **error_r)

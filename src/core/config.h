@@ -45,6 +45,9 @@ bool config_listener_implicit_tls(enum listener_kind kind);
 
 /* All keys at their defaults. */
 struct config *config_new_defaults(void);
+/* Parse text (named name in errors) over the defaults. */
+int config_parse(const char *name, const char *text, size_t len, struct config **cfg_r,
+		 char **error_r);
 /* Read a file over the defaults; error "file:line: what" on failure. */
 int config_load(const char *path, struct config **cfg_r, char **error_r);
 /* Set one key from its text form, validated by the same table. */

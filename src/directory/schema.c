@@ -26,7 +26,49 @@ const struct db_migration schema_migrations[] = {
 	  "CREATE INDEX journal_ip ON journal(ip, time_ms);"
 	  /* Server-wide settings that the admin changes at run time. */
 	  "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);" },
-	/* directory tables: migration 2 (directory/ owners add it here) */
+	{ 2,
+	  /* The directory (domain.c, account.c, alias.c). Limits and quotas of 0 mean
+	   * "unlimited"; times are epoch seconds. Deleting a domain takes its
+	   * mailboxes and aliases with it (domain_del refuses unless forced). */
+	  "CREATE TABLE domains ("
+	  "  name TEXT PRIMARY KEY,"
+	  "  max_accounts INTEGER NOT NULL DEFAULT 0 CHECK (max_accounts >= 0),"
+	  "  quota_bytes INTEGER NOT NULL DEFAULT 0 CHECK (quota_bytes >= 0),"
+	  "  created_at INTEGER NOT NULL);"
+	  "CREATE TABLE accounts ("
+	  "  id INTEGER PRIMARY KEY,"
+	  "  address TEXT NOT NULL UNIQUE,"
+	  "  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE,"
+	  "  local TEXT NOT NULL,"
+	  "  password_hash TEXT,"
+	  "  quota_bytes INTEGER NOT NULL DEFAULT 0 CHECK (quota_bytes >= 0),"
+	  "  max_messages INTEGER NOT NULL DEFAULT 0 CHECK (max_messages >= 0),"
+	  "  disabled INTEGER NOT NULL DEFAULT 0,"
+	  "  disabled_reason TEXT, disabled_at INTEGER, disabled_by TEXT,"
+	  "  can_send INTEGER NOT NULL DEFAULT 1,"
+	  "  can_receive INTEGER NOT NULL DEFAULT 1,"
+	  "  can_imap INTEGER NOT NULL DEFAULT 1,"
+	  "  can_pop3 INTEGER NOT NULL DEFAULT 1,"
+	  "  can_webmail INTEGER NOT NULL DEFAULT 1,"
+	  "  forward_keep_copy INTEGER NOT NULL DEFAULT 1,"
+	  "  password_changed_at INTEGER,"
+	  "  password_max_age_days INTEGER NOT NULL DEFAULT 0 CHECK (password_max_age_days >= 0),"
+	  "  created_at INTEGER NOT NULL,"
+	  "  UNIQUE (domain, local));"
+	  "CREATE INDEX accounts_domain ON accounts(domain);"
+	  /* Forward targets of an account, in rowid (given) order. */
+	  "CREATE TABLE forwards ("
+	  "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	  "  target TEXT NOT NULL,"
+	  "  PRIMARY KEY (account_id, target));"
+	  /* One row per alias target; a catch-all's address is "@domain". */
+	  "CREATE TABLE aliases ("
+	  "  address TEXT NOT NULL,"
+	  "  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE,"
+	  "  target TEXT NOT NULL,"
+	  "  created_at INTEGER NOT NULL,"
+	  "  PRIMARY KEY (address, target));"
+	  "CREATE INDEX aliases_domain ON aliases(domain);" },
 };
 
 const size_t schema_migrations_count = N_ELEMENTS(schema_migrations);
