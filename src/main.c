@@ -76,9 +76,11 @@ int main(int argc, char **argv)
 			cli.json = true;
 		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage_all(stdout);
+			free(args);
 			return CLI_OK;
 		} else if (strcmp(argv[i], "--data") == 0) {
 			fprintf(stderr, "postino: --data needs a directory\n");
+			free(args);
 			return CLI_USAGE;
 		} else
 			args[nargs++] = argv[i];
@@ -91,6 +93,7 @@ int main(int argc, char **argv)
 		if (nargs > 0)
 			fprintf(stderr, "postino: unknown command '%s'\n", args[0]);
 		usage_all(stderr);
+		free(args);
 		return CLI_USAGE;
 	}
 	struct passwd *pw = getpwuid(getuid());

@@ -45,6 +45,18 @@ static const struct reason reasons[] = {
 	{ .code = "domain.quota", .text = "the domain's total quota does not allow this",
 	  .explanation = "The requested mailbox quota is larger than the domain's total quota.",
 	  .fix = "postino domain set DOMAIN quota=SIZE, or choose a smaller mailbox quota" },
+	{ .code = "directory.invalid", .text = "invalid request",
+	  .explanation = "An address, domain name, setting or value given to an admin command "
+			 "is not valid; the message says which and why." },
+	{ .code = "directory.exists", .text = "already exists",
+	  .explanation = "The domain, mailbox or alias to create already exists." },
+	{ .code = "directory.unknown", .text = "no such domain, mailbox or alias",
+	  .explanation = "The admin command names a domain, mailbox or alias that does not exist.",
+	  .fix = "postino domain list / user list / alias list" },
+	{ .code = "directory.in-use", .text = "still in use",
+	  .explanation = "The change would conflict with what exists: an alias and a mailbox "
+			 "cannot share an address, a domain with mailboxes is not deleted without "
+			 "--force, and a limit cannot be lowered below what is already used." },
 
 	/* ---- the daemon's own life ---- */
 	{ .code = "serve.start", .text = "server started",
@@ -61,6 +73,16 @@ static const struct reason reasons[] = {
 	  .text = "Service not available",
 	  .explanation = "The listener is up but the protocol is not served by this build yet; "
 			 "the client was greeted with the protocol's service-unavailable reply." },
+	{ .code = "serve.busy", .smtp = "421 4.3.2", .imap = "UNAVAILABLE", .pop3 = "SYS/TEMP",
+	  .text = "Too many connections, try again later",
+	  .explanation = "The server or this listener reached its connection limit; the client "
+			 "was told to come back later and disconnected.",
+	  .fix = "Look for a client opening connections in a loop; the limits are in core/listen.c." },
+	{ .code = "serve.busy-ip", .smtp = "421 4.7.0", .imap = "UNAVAILABLE", .pop3 = "IN-USE",
+	  .text = "Too many connections from your address",
+	  .explanation = "One client address holds too many connections at once; the new one was "
+			 "told to come back later and disconnected.",
+	  .fix = "Check the client (or the NAT gateway in front of many clients) at that address." },
 };
 
 const struct reason *reason_lookup(const char *code)

@@ -189,7 +189,8 @@ def cli(postino_bin, datadir):
 
 
 @pytest.fixture
-def start_server(postino_bin):
+def start_server(postino_bin, workdir):
+    # depends on workdir so servers stop before their directories go
     servers = []
 
     def start(dd, env=None, wait=True):
