@@ -124,24 +124,13 @@ static json_t *alias_json(const struct alias *a)
 static int cmd_alias_list(struct cli *cli, int argc, char **argv)
 {
 	struct alias *aliases;
-	struct domain d;
 	size_t count, width = strlen("ALIAS");
-	const char *domain = NULL;
+	const char *domain;
 	struct db *db;
 	int ret;
 
-	if (argc > 1 || (argc == 1 && argv[0][0] == '-'))
-		return cli_usage(cli, "unexpected argument '%s'", argv[argc - 1]);
-	if (argc == 1)
-		domain = argv[0];
-	if ((db = cli_db(cli)) == NULL)
-		return CLI_REFUSED;
-	if (domain != NULL) {
-		if ((ret = domain_get(db, domain, &d)) <= 0)
-			return ret < 0 ? cli_refuse(cli, "cannot read domains: %s", db_errmsg(db))
-				       : cli_refuse(cli, "no domain %s", domain);
-		domain_clear(&d);
-	}
+	if ((ret = cli_domain_filter(cli, argc, argv, &db, &domain)) != CLI_OK)
+		return ret;
 	if (alias_list(db, domain, &aliases, &count) < 0)
 		return cli_refuse(cli, "cannot list aliases: %s", db_errmsg(db));
 	if (cli->json) {

@@ -359,24 +359,13 @@ static void services_text(const struct account *a, char *dst, size_t size)
 static int cmd_user_list(struct cli *cli, int argc, char **argv)
 {
 	struct account *accounts;
-	struct domain d;
 	size_t count, width = strlen("ADDRESS");
-	const char *domain = NULL;
+	const char *domain;
 	struct db *db;
 	int ret;
 
-	if (argc > 1 || (argc == 1 && argv[0][0] == '-'))
-		return cli_usage(cli, "unexpected argument '%s'", argv[argc - 1]);
-	if (argc == 1)
-		domain = argv[0];
-	if ((db = cli_db(cli)) == NULL)
-		return CLI_REFUSED;
-	if (domain != NULL) {
-		if ((ret = domain_get(db, domain, &d)) <= 0)
-			return ret < 0 ? cli_refuse(cli, "cannot read domains: %s", db_errmsg(db))
-				       : cli_refuse(cli, "no domain %s", domain);
-		domain_clear(&d);
-	}
+	if ((ret = cli_domain_filter(cli, argc, argv, &db, &domain)) != CLI_OK)
+		return ret;
 	if (account_list(db, domain, &accounts, &count) < 0)
 		return cli_refuse(cli, "cannot list mailboxes: %s", db_errmsg(db));
 	json_t *arr = cli->json ? json_array() : NULL;

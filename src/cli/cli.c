@@ -8,6 +8,7 @@
 #include "lib/mem.h"
 #include "lib/fs.h"
 #include "cli/cli.h"
+#include "directory/directory.h"
 #include "directory/schema.h"
 
 #include <sys/stat.h>
@@ -146,4 +147,29 @@ const char *cli_opt_value(int argc, char **argv, int *i, const char *name)
 		return argv[*i];
 	}
 	return NULL;
+}
+
+int cli_domain_filter(struct cli *cli, int argc, char **argv, struct db **db_r,
+		      const char **domain_r)
+{
+	const char *domain = NULL;
+	struct domain d;
+	struct db *db;
+	int ret;
+
+	if (argc > 1 || (argc == 1 && argv[0][0] == '-'))
+		return cli_usage(cli, "unexpected argument '%s'", argv[argc - 1]);
+	if (argc == 1)
+		domain = argv[0];
+	if ((db = cli_db(cli)) == NULL)
+		return CLI_REFUSED;
+	if (domain != NULL) {
+		if ((ret = domain_get(db, domain, &d)) <= 0)
+			return ret < 0 ? cli_refuse(cli, "cannot read domains: %s", db_errmsg(db))
+				       : cli_refuse(cli, "no domain %s", domain);
+		domain_clear(&d);
+	}
+	*db_r = db;
+	*domain_r = domain;
+	return CLI_OK;
 }

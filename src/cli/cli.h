@@ -60,6 +60,12 @@ int cli_read_password_stdin(struct cli *cli, char **password_r);
  * use it. */
 void cli_chown_like_data_dir(struct cli *cli, const char *path);
 
+/* The optional DOMAIN argument of a listing ("user list [DOMAIN]"): opens
+ * the database and checks that the domain exists. CLI_OK with domain_r
+ * NULL when none was given; otherwise the exit code to return. */
+int cli_domain_filter(struct cli *cli, int argc, char **argv, struct db **db_r,
+		      const char **domain_r);
+
 /* Options parsing helper: argv[i] is "--name VALUE" or "--name=VALUE";
  * returns the value and advances *i, or NULL when argv[i] is not --name. */
 const char *cli_opt_value(int argc, char **argv, int *i, const char *name);
