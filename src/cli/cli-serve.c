@@ -17,6 +17,7 @@
 #include "lib/mem.h"
 #include "core/config.h"
 #include "core/conn.h"
+#include "core/dbpool.h"
 #include "core/journal.h"
 #include "core/listen.h"
 #include "core/loop.h"
@@ -181,6 +182,8 @@ static int serve_setup(struct serve *s, struct config **cfg_r)
 	/* opened as root, yet SQLite gives the WAL files the database's owner */
 	if ((s->db = cli_db(cli)) == NULL)
 		return CLI_REFUSED;
+	/* sessions and worker jobs each get their own connection from here */
+	dbpool_init(cli->data_dir);
 	if (loop_init(&(struct loop_hooks){ .reload = serve_reload,
 					     .drain_begin = serve_drain_begin,
 					     .drain_done = serve_drain_done,
@@ -207,6 +210,7 @@ refused:
 static void serve_teardown(struct serve *s)
 {
 	worker_pool_stop(SERVE_WORKER_STOP_MS);
+	dbpool_deinit();
 	listen_deinit();
 	conn_close_all("server stopped");
 	loop_run_deferred();
