@@ -34,7 +34,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/helpers.c))
 HEADERS := $(sort $(shell find src -name '*.h'))
 
-.PHONY: all deps run test test-unit test-int check-headers fuzz fuzz-build clean reasons-doc
+.PHONY: all deps run test test-unit test-int check-headers fuzz fuzz-build bench clean reasons-doc
 
 all: $(BUILD)/postino postino
 
@@ -107,6 +107,12 @@ fuzz: deps fuzz-build
 		mkdir -p fuzz/build/corpus-$$name; echo "== $$f ($(FUZZ_SECONDS)s)"; \
 		$$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz/build/ \
 			fuzz/build/corpus-$$name fuzz/corpus/$$name; done
+
+# Benchmarks against Postfix+Dovecot on the same machine (not tests: they
+# report figures and ratios, see bench/RESULTS.md).
+bench: all
+	@scripts/deps bench
+	bench/run
 
 reasons-doc: all
 	$(BUILD)/postino reasons --markdown > docs/REASONS.md
