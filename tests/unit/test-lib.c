@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* test-lib.c - layer 0: buffers, strings, sizes, durations, pools, fs. */
 #include "lib/lib.h"
+#include "lib/base64.h"
 #include "lib/buf.h"
 #include "lib/fs.h"
 #include "lib/mem.h"
@@ -148,12 +149,49 @@ static void test_fs_durable(void **state)
 	free(path);
 }
 
+/* RFC 4648 section 10 test vectors, both ways, then malformed input. */
+static void test_base64(void **state)
+{
+	static const char *const vectors[][2] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+	};
+	static const char *const bad[] = {
+		"Zg=", "Zg===", "Z===", "Zm9v!", "Zh==", "Zm9=", "=Zg=", "Zg==Zg==", "Zm 9v",
+	};
+	struct buf b;
+
+	for (size_t i = 0; i < N_ELEMENTS(vectors); i++) {
+		buf_init(&b, 0);
+		assert_int_equal(base64_encode(vectors[i][0], strlen(vectors[i][0]), &b), 0);
+		assert_string_equal(b.data != NULL ? b.data : "", vectors[i][1]);
+		assert_int_equal(base64_encoded_len(strlen(vectors[i][0])), strlen(vectors[i][1]));
+		buf_reset(&b);
+		assert_int_equal(base64_decode(vectors[i][1], strlen(vectors[i][1]), &b), 0);
+		assert_int_equal(b.len, strlen(vectors[i][0]));
+		assert_memory_equal(b.data != NULL ? b.data : "", vectors[i][0], b.len);
+		buf_release(&b);
+	}
+	for (size_t i = 0; i < N_ELEMENTS(bad); i++) {
+		buf_init(&b, 0);
+		if (base64_decode(bad[i], strlen(bad[i]), &b) != -1)
+			fail_msg("accepted bad base64 '%s'", bad[i]);
+		buf_release(&b);
+	}
+	/* "\0user\0pass" (AUTH PLAIN) keeps its NULs */
+	buf_init(&b, 0);
+	assert_int_equal(base64_decode("AHVzZXIAcGFzcw==", 16, &b), 0);
+	assert_int_equal(b.len, 10);
+	assert_memory_equal(b.data, "\0user\0pass", 10);
+	buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_bounded), cmocka_unit_test(test_str),
 		cmocka_unit_test(test_units),       cmocka_unit_test(test_pool),
-		cmocka_unit_test(test_fs_durable),
+		cmocka_unit_test(test_fs_durable), cmocka_unit_test(test_base64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
