@@ -22,7 +22,8 @@ struct command_group {
 
 #define GROUP(name) { cli_##name##_commands, &cli_##name##_commands_count }
 static const struct command_group groups[] = {
-	GROUP(init), GROUP(serve), GROUP(domain), GROUP(user), GROUP(alias), GROUP(log), GROUP(reasons),
+	GROUP(init), GROUP(serve), GROUP(domain), GROUP(user),
+	GROUP(alias), GROUP(autoreply), GROUP(log), GROUP(reasons),
 };
 
 static void usage_all(FILE *fp)

@@ -18,6 +18,7 @@ CLI_GROUP(serve);
 CLI_GROUP(domain);
 CLI_GROUP(user);
 CLI_GROUP(alias);
+CLI_GROUP(autoreply);
 CLI_GROUP(log);
 CLI_GROUP(reasons);
 

@@ -69,6 +69,22 @@ const struct db_migration schema_migrations[] = {
 	  "  created_at INTEGER NOT NULL,"
 	  "  PRIMARY KEY (address, target));"
 	  "CREATE INDEX aliases_domain ON aliases(domain);" },
+	{ 3,
+	  /* Autoresponders (directory/autoreply.c): one per mailbox, and the
+	   * last reply per sender so each gets one per interval (RFC 3834 2). */
+	  "CREATE TABLE autoreplies ("
+	  "  account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,"
+	  "  subject TEXT,"
+	  "  body TEXT NOT NULL,"
+	  "  starts_at INTEGER NOT NULL DEFAULT 0,"
+	  "  ends_at INTEGER NOT NULL DEFAULT 0,"
+	  "  interval_s INTEGER NOT NULL CHECK (interval_s > 0),"
+	  "  updated_at INTEGER NOT NULL);"
+	  "CREATE TABLE autoreply_sent ("
+	  "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	  "  sender TEXT NOT NULL,"
+	  "  sent_at INTEGER NOT NULL,"
+	  "  PRIMARY KEY (account_id, sender));" },
 };
 
 const size_t schema_migrations_count = N_ELEMENTS(schema_migrations);
