@@ -192,6 +192,153 @@ static const struct reason reasons[] = {
 	  .explanation = "The mailbox reached 90% of its size or message quota. The user is warned "
 			 "once, and again only after usage falls under 90% and rises past it.",
 	  .fix = "Ask the user to delete or archive mail, or raise the quota." },
+	/* ---- smtp ---- */
+	/* src/smtp/: protocol refusals. Codes are RFC 5321 4.2.3 replies with
+	 * RFC 3463 enhanced status codes (RFC 2034). */
+	{ .code = "smtp.accepted", .smtp = "250 2.0.0", .text = "Message accepted",
+	  .explanation = "The message was received and is durable for every accepted recipient "
+			 "(mailbox files fsynced, or queue file and rows written) before the 250." },
+	{ .code = "smtp.queued", .smtp = "250 2.0.0", .text = "Message queued for delivery",
+	  .explanation = "A recipient outside our domains (authenticated submission, or a forward or "
+			 "alias target) was written to the outbound queue in state 'held'; the outbound "
+			 "transport sends it." },
+	{ .code = "smtp.early-talker", .smtp = "554 5.5.0",
+	  .text = "Protocol error: you spoke before my greeting",
+	  .explanation = "The client sent data before the server's 220 greeting on port 25 "
+			 "(RFC 5321 4.3.1: the server speaks first). Real mail servers wait; spam engines "
+			 "often do not. The connection was closed.",
+	  .fix = "A legitimate client must wait for the greeting; smtp.greeting-delay-ms sets the pause." },
+	{ .code = "smtp.line-too-long", .smtp = "500 5.5.2", .text = "Line too long",
+	  .explanation = "A command line exceeded 512 octets (RFC 5321 4.5.3.1.4, plus what the "
+			 "advertised extensions allow); it was discarded and the session went on." },
+	{ .code = "smtp.unknown-command", .smtp = "500 5.5.1", .text = "Command unrecognized",
+	  .explanation = "The client sent a command this server does not implement." },
+	{ .code = "smtp.syntax", .smtp = "501 5.5.4", .text = "Syntax error in parameters or arguments",
+	  .explanation = "A command's arguments were malformed (a path, a parameter, the EHLO name); "
+			 "the reply names what was wrong." },
+	{ .code = "smtp.bad-sequence", .smtp = "503 5.5.1", .text = "Bad sequence of commands",
+	  .explanation = "A command came out of order (RCPT before MAIL, MAIL before EHLO, DATA "
+			 "after BDAT, STARTTLS inside a transaction, ...)." },
+	{ .code = "smtp.no-recipients", .smtp = "503 5.5.1", .text = "No valid recipients",
+	  .explanation = "DATA or BDAT without an accepted RCPT (RFC 5321 3.3)." },
+	{ .code = "smtp.too-many-errors", .smtp = "421 4.7.0",
+	  .text = "Too many errors, closing connection",
+	  .explanation = "The client made 20 errors in one session; the server closed it (RFC 5321 "
+			 "4.3.2 allows 421 at any time).",
+	  .fix = "Look at the client's protocol log (smtp.protocol-log = yes)." },
+	{ .code = "smtp.timeout", .smtp = "421 4.4.2", .text = "Timeout exceeded, closing connection",
+	  .explanation = "The client sent nothing for smtp.timeout seconds (RFC 5321 4.5.3.2)." },
+	{ .code = "smtp.shutdown", .smtp = "421 4.3.2", .text = "Server shutting down, try again later",
+	  .explanation = "The server was stopping; the client was told to come back." },
+	{ .code = "smtp.tls-active", .smtp = "503 5.5.1", .text = "TLS already active",
+	  .explanation = "STARTTLS on a connection that is already encrypted." },
+	{ .code = "smtp.tls-unavailable", .smtp = "454 4.7.0",
+	  .text = "TLS not available due to temporary reason",
+	  .explanation = "STARTTLS could not be started (no certificate loaded).",
+	  .fix = "Check tls.cert and tls.key and the server log." },
+	{ .code = "smtp.auth-required", .smtp = "530 5.7.0", .text = "Authentication required",
+	  .explanation = "On the submission ports (587, 465) a client must authenticate before MAIL "
+			 "(RFC 4954 6).",
+	  .fix = "Configure the mail client to log in with the mailbox address and password." },
+	{ .code = "smtp.auth-encryption-required", .smtp = "538 5.7.11",
+	  .text = "Encryption required for requested authentication mechanism",
+	  .explanation = "AUTH before STARTTLS on port 587 (RFC 4954 4, 6): passwords never cross "
+			 "the network in clear.",
+	  .fix = "Configure the mail client to use STARTTLS on 587 or SSL/TLS on 465." },
+	{ .code = "smtp.auth-not-offered", .smtp = "502 5.5.1",
+	  .text = "Authentication is not available on this port; use submission (587 or 465)",
+	  .explanation = "AUTH on the MX port 25, where it is not offered: users send through the "
+			 "submission ports.",
+	  .fix = "Configure the mail client's outgoing server for port 587 (STARTTLS) or 465 (SSL/TLS)." },
+	{ .code = "smtp.auth-already", .smtp = "503 5.5.1", .text = "Already authenticated",
+	  .explanation = "A second AUTH in one session (RFC 4954 4)." },
+	{ .code = "smtp.auth-mechanism", .smtp = "504 5.5.4",
+	  .text = "Unrecognized authentication type; use PLAIN or LOGIN",
+	  .explanation = "The client asked for a SASL mechanism other than PLAIN or LOGIN." },
+	{ .code = "smtp.auth-syntax", .smtp = "501 5.5.2", .text = "Invalid authentication data",
+	  .explanation = "The SASL response was not valid base64 or not a valid PLAIN/LOGIN message." },
+	{ .code = "smtp.auth-cancelled", .smtp = "501 5.0.0", .text = "Authentication cancelled",
+	  .explanation = "The client cancelled the exchange with '*' (RFC 4954 4)." },
+	{ .code = "smtp.auth-tempfail", .smtp = "454 4.7.0",
+	  .text = "Temporary authentication failure, try again later",
+	  .explanation = "The directory could not be read to check the password.",
+	  .fix = "Check postino.db and the server log." },
+	{ .code = "smtp.message-too-big", .smtp = "552 5.3.4",
+	  .text = "Message size exceeds fixed maximum message size",
+	  .explanation = "The message (announced with SIZE=, or counted while receiving) is larger "
+			 "than smtp.max-message-size; nothing was delivered (RFC 1870).",
+	  .fix = "Raise smtp.max-message-size, or ask the sender for a smaller message." },
+	{ .code = "smtp.too-many-recipients", .smtp = "452 4.5.3", .text = "Too many recipients",
+	  .explanation = "More RCPTs than smtp.max-recipients in one transaction; the client sends "
+			 "the rest in another one (RFC 5321 4.5.3.1.10)." },
+	{ .code = "smtp.bare-newline", .smtp = "550 5.6.0",
+	  .text = "Message refused: bare CR or LF in message; lines must end with CRLF",
+	  .explanation = "The DATA held a CR or LF that was not part of a CRLF pair. Only CRLF.CRLF "
+			 "ends a message (RFC 5321 4.1.1.4), and a message with bare line ends is "
+			 "refused whole so that no SMTP smuggling variant can split it into two.",
+	  .fix = "The sending software must send CRLF line ends (or use BDAT)." },
+	{ .code = "smtp.storage-failed", .smtp = "451 4.3.0",
+	  .text = "Local error in processing, try again later",
+	  .explanation = "The message could not be spooled or made durable (disk full, I/O error); "
+			 "nothing was acknowledged and the sender retries.",
+	  .fix = "Check disk space under the data directory and the server log." },
+	{ .code = "smtp.over-quota-permanent", .smtp = "552 5.2.2", .imap = "OVERQUOTA",
+	  .text = "Mailbox full",
+	  .explanation = "The mailbox (or its domain) is over quota and smtp.quota-temporary = no, "
+			 "so the refusal is permanent and the sender gets a bounce at once.",
+	  .fix = "Free space in the mailbox, raise its quota, or set smtp.quota-temporary = yes." },
+
+	/* ---- policy ---- */
+	/* src/directory/policy.c: who may do what. Protocols reply with these
+	 * rows; `why` reads the same codes from the journal. */
+	{ .code = "policy.tempfail", .smtp = "451 4.3.0", .imap = "UNAVAILABLE", .pop3 = "SYS/TEMP",
+	  .text = "Temporary lookup failure, try again later",
+	  .explanation = "The directory (postino.db) could not be read to decide.",
+	  .fix = "Check postino.db and the server log." },
+	{ .code = "policy.auth-ok", .smtp = "235 2.7.0", .text = "Authentication successful",
+	  .explanation = "The account logged in." },
+	{ .code = "policy.auth-failed", .smtp = "535 5.7.8", .imap = "AUTHENTICATIONFAILED",
+	  .pop3 = "AUTH", .text = "Authentication credentials invalid",
+	  .explanation = "Unknown account, no password set, or wrong password.",
+	  .fix = "Check the user name (the full address) and reset the password with "
+		 "postino user passwd ADDR." },
+	{ .code = "policy.auth-disabled", .smtp = "535 5.7.8", .imap = "AUTHORIZATIONFAILED",
+	  .pop3 = "AUTH", .text = "Authentication failed: account disabled, contact your administrator",
+	  .explanation = "The password was right but the account is disabled; the admin's reason is "
+			 "in the journal, not in the reply.",
+	  .fix = "postino user set ADDR disabled=no" },
+	{ .code = "policy.auth-expired", .smtp = "535 5.7.8", .imap = "EXPIRED", .pop3 = "AUTH",
+	  .text = "Authentication failed: password expired, change it in webmail",
+	  .explanation = "The password was right but older than password-max-age days.",
+	  .fix = "The user changes the password in webmail, or postino user passwd ADDR." },
+	{ .code = "policy.send-disabled", .smtp = "550 5.7.1",
+	  .text = "Sending is disabled for this account; contact your administrator",
+	  .explanation = "The account has can-send=no: it may log in but not submit mail.",
+	  .fix = "postino user set ADDR can-send=yes" },
+	{ .code = "policy.send-account-disabled", .smtp = "550 5.7.1",
+	  .text = "Account disabled, contact your administrator",
+	  .explanation = "The account was disabled (or deleted) after it logged in; it may not send.",
+	  .fix = "postino user set ADDR disabled=no" },
+	{ .code = "policy.sender-not-owned", .smtp = "553 5.7.1",
+	  .text = "Sender address not owned by the authenticated account",
+	  .explanation = "On submission, MAIL FROM must be the account's own address or an alias "
+			 "whose targets include it; anything else would be forging another sender.",
+	  .fix = "Send from the account's address, or postino alias add ALIAS ACCOUNT." },
+	{ .code = "policy.relay-denied", .smtp = "554 5.7.1", .text = "Relay access denied",
+	  .explanation = "A client that did not authenticate named a recipient outside our domains; "
+			 "this server is not an open relay.",
+	  .fix = "Users send through 587/465 with authentication; check the domain list if the "
+		 "domain should be local (postino domain list)." },
+	{ .code = "policy.relay-hack", .smtp = "554 5.7.1",
+	  .text = "Relay access denied: routing syntax is not accepted",
+	  .explanation = "An unauthenticated client used a percent hack (user%other@local), a "
+			 "bang path, a source route or a quoted local part, which are only ever used "
+			 "to probe for open relays." },
+	{ .code = "policy.unknown-recipient", .smtp = "550 5.1.1",
+	  .text = "No such user here",
+	  .explanation = "The recipient's domain is ours but no mailbox, alias or catch-all has the "
+			 "address; refused at RCPT time so no bounce is ever sent to a forged sender.",
+	  .fix = "postino user add ADDR, or postino alias add ADDR TARGET" },
 };
 
 const struct reason *reason_lookup(const char *code)

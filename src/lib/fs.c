@@ -63,6 +63,20 @@ int fsync_dir(const char *dir)
 	return ret;
 }
 
+int fsync_fd(int fd)
+{
+	if (fault_hit())
+		return -1;
+	return fsync(fd);
+}
+
+int rename_file(const char *from, const char *to)
+{
+	if (fault_hit())
+		return -1;
+	return rename(from, to);
+}
+
 int file_write_durable(const char *path, const void *data, size_t len, mode_t mode)
 {
 	char *tmp = xasprintf("%s.tmp", path);

@@ -12,6 +12,10 @@
 
 int write_all(int fd, const void *data, size_t len) ATTR_NODISCARD;
 int fsync_dir(const char *dir) ATTR_NODISCARD;
+/* fsync(fd) and rename(from, to) as durable steps, so fault injection can
+ * fail them too (store/maildir.c drives its own tmp -> new sequence). */
+int fsync_fd(int fd) ATTR_NODISCARD;
+int rename_file(const char *from, const char *to) ATTR_NODISCARD;
 /* Write path via path.tmp + fsync + rename + directory fsync. */
 int file_write_durable(const char *path, const void *data, size_t len, mode_t mode)
 	ATTR_NODISCARD;
@@ -25,7 +29,8 @@ uint64_t dir_size(const char *dir);
 int chown_tree(const char *path, uid_t uid, gid_t gid) ATTR_NODISCARD;
 
 /* Fault injection for tests: fail the n-th following durable operation
- * (write_all/fsync/rename) with errno err; 0 disables. */
+ * (write_all, fsync_dir, fsync_fd, rename_file, and the fsync/rename inside
+ * file_write_durable) with errno err; 0 disables. */
 void fs_fault_inject(unsigned n, int err);
 
 #endif

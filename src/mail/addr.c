@@ -10,12 +10,20 @@
  * ASCII letters are lower-cased on the way in; non-ASCII local parts are
  * kept byte for byte (case mapping them needs a locale, and RFC 6531 leaves
  * it to the receiving server).
+ *
+ * The second half parses RFC 5321 paths as clients send them, where every
+ * form is grammatical: quoted local parts, address literals and source
+ * routes are parsed, flagged and canonicalised rather than refused, since
+ * refusing is policy's call. The parser is a hand-written walk over the
+ * ABNF of RFC 5321 4.1.2 (with RFC 6531 3.3), one function per production,
+ * so each error names the production that failed.
  */
 #include "lib/lib.h"
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "mail/addr.h"
 
+#include <arpa/inet.h>
 #include <idn2.h>
 
 /* RFC 5322 3.2.3 atext, beyond letters and digits. */
@@ -259,4 +267,462 @@ const char *addr_domain(const char *addr)
 {
 	const char *at = strrchr(addr, '@');
 	return at != NULL ? at + 1 : NULL;
+}
+
+/* ---- RFC 5321 paths ----------------------------------------------------- */
+
+static const char err_literal_tag[] = "unsupported address literal (only IPv4 and IPv6)";
+#define ADDR_IPV6_TEXT_MAX 45 /* INET6_ADDRSTRLEN - 1: longest IPv6 text form */
+
+/* utf8_len_bounded - utf8_char_len() that never reads past avail bytes. */
+static size_t utf8_len_bounded(const unsigned char *s, size_t avail)
+{
+	unsigned char tmp[4] = { 0, 0, 0, 0 };
+
+	memcpy(tmp, s, avail < 4 ? avail : 4);
+	size_t n = utf8_char_len(tmp);
+	return n <= avail ? n : 0;
+}
+
+static bool is_let_dig(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+int addr_domain_syntax(const char *in, size_t len, bool utf8, const char **error_r)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t label = 0;
+
+	if (len == 0) {
+		*error_r = "empty domain";
+		return -1;
+	}
+	for (size_t i = 0; i <= len;) {
+		if (i == len || s[i] == '.') {
+			/* sub-domain = Let-dig [Ldh-str]: no empty label, no hyphen
+			 * at either end (RFC 5321 4.1.2) */
+			if (i == label) {
+				*error_r = "empty label in domain";
+				return -1;
+			}
+			if (s[label] == '-' || s[i - 1] == '-') {
+				*error_r = "domain label starts or ends with a hyphen";
+				return -1;
+			}
+			label = ++i;
+		} else if (s[i] < 0x80) {
+			if (!is_let_dig(s[i]) && s[i] != '-') {
+				*error_r = "invalid character in domain";
+				return -1;
+			}
+			i++;
+		} else {
+			size_t n = utf8 ? utf8_len_bounded(s + i, len - i) : 0;
+			if (n == 0) {
+				*error_r = utf8 ? "domain is not valid UTF-8" : "invalid character in domain";
+				return -1;
+			}
+			i += n;
+		}
+	}
+	return 0;
+}
+
+/* ipv4_literal - Snum 3("." Snum), Snum = 1*3DIGIT up to 255 (RFC 5321
+ * 4.1.3); leading zeros are grammatical, so they are accepted and dropped. */
+static int ipv4_literal(const char *s, size_t len, unsigned octets[4])
+{
+	size_t i = 0;
+
+	for (int n = 0; n < 4; n++) {
+		unsigned v = 0;
+		size_t digits = 0;
+
+		if (n > 0) {
+			if (i >= len || s[i] != '.')
+				return -1;
+			i++;
+		}
+		while (i < len && s[i] >= '0' && s[i] <= '9' && digits < 3) {
+			v = v * 10 + (unsigned)(s[i] - '0');
+			digits++;
+			i++;
+		}
+		if (digits == 0 || v > 255)
+			return -1;
+		octets[n] = v;
+	}
+	return i == len ? 0 : -1;
+}
+
+/* general_literal - Standardized-tag ":" 1*dcontent (RFC 5321 4.1.3). */
+static bool general_literal(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (is_let_dig((unsigned char)s[i]) || s[i] == '-'))
+		i++;
+	if (i == 0 || i == len || s[i] != ':' || s[0] == '-' || s[i - 1] == '-' || i + 1 == len)
+		return false;
+	for (i++; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 33 || c > 126 || (c >= 91 && c <= 93))
+			return false;
+	}
+	return true;
+}
+
+int addr_literal_normalize(struct pool *pool, const char *in, size_t len, const char **literal_r,
+			   const char **error_r)
+{
+	const char *body = in + 1;
+	size_t blen = len - 2;
+	unsigned o[4];
+
+	if (len < 3 || in[0] != '[' || in[len - 1] != ']') {
+		*error_r = "address literal must be enclosed in []";
+		return -1;
+	}
+	if (blen >= 5 && str_ncasecmp(body, "IPv6:", 5) == 0) {
+		char text[ADDR_IPV6_TEXT_MAX + 1], out[INET6_ADDRSTRLEN];
+		struct in6_addr a6;
+
+		if (blen - 5 > ADDR_IPV6_TEXT_MAX || memchr(body + 5, '\0', blen - 5) != NULL) {
+			*error_r = "invalid IPv6 address literal";
+			return -1;
+		}
+		memcpy(text, body + 5, blen - 5);
+		text[blen - 5] = '\0';
+		if (inet_pton(AF_INET6, text, &a6) != 1 ||
+		    inet_ntop(AF_INET6, &a6, out, sizeof(out)) == NULL) {
+			*error_r = "invalid IPv6 address literal";
+			return -1;
+		}
+		*literal_r = p_printf(pool, "[IPv6:%s]", out);
+		return 0;
+	}
+	if (ipv4_literal(body, blen, o) == 0) {
+		*literal_r = p_printf(pool, "[%u.%u.%u.%u]", o[0], o[1], o[2], o[3]);
+		return 0;
+	}
+	if (blen > 0 && body[0] >= '0' && body[0] <= '9' && memchr(body, ':', blen) == NULL) {
+		*error_r = "invalid IPv4 address literal";
+		return -1;
+	}
+	*error_r = general_literal(body, blen) ? err_literal_tag : "invalid address literal";
+	return -1;
+}
+
+/* One addr_parse_path() call. */
+struct path_parser {
+	struct pool *pool;
+	unsigned opts;
+	struct mail_error *error_r;
+	bool utf8_seen;
+};
+
+static int path_error(struct path_parser *pp, unsigned code, const char *text)
+{
+	/* RFC 3463 3.2: X.1.7 is the sender's address, X.1.3 a recipient's */
+	pp->error_r->code = code;
+	pp->error_r->enhanced = (pp->opts & ADDR_PATH_OPT_REVERSE) != 0 ? "5.1.7" : "5.1.3";
+	pp->error_r->text = text;
+	return -1;
+}
+
+/* path_utf8 - length of the UTF-8 character at s (avail bytes readable),
+ * or -1 with the error set: 553 5.6.7 when SMTPUTF8 is not in force (RFC
+ * 6531 3.5), 501 when the octets are not UTF-8 at all. */
+static ssize_t path_utf8(struct path_parser *pp, const char *s, size_t avail)
+{
+	size_t n;
+
+	if ((pp->opts & ADDR_PATH_OPT_UTF8) == 0) {
+		path_error(pp, 553, "non-ASCII address without SMTPUTF8");
+		pp->error_r->enhanced = "5.6.7";
+		return -1;
+	}
+	n = utf8_len_bounded((const unsigned char *)s, avail);
+	if (n == 0)
+		return path_error(pp, 501, "address is not valid UTF-8");
+	pp->utf8_seen = true;
+	return (ssize_t)n;
+}
+
+/* path_domain_span - the Domain at s ends at the first of stop (or NUL);
+ * check its grammar; *end_r is where it stopped. */
+static int path_domain_span(struct path_parser *pp, const char *s, const char *stop,
+			    const char **end_r)
+{
+	const char *e = s, *error;
+
+	while (*e != '\0' && strchr(stop, *e) == NULL)
+		e++;
+	for (const char *q = s; q < e; q++) {
+		if ((unsigned char)*q >= 0x80) {
+			ssize_t n = path_utf8(pp, q, (size_t)(e - q));
+			if (n < 0)
+				return -1;
+			q += n - 1;
+		}
+	}
+	if (addr_domain_syntax(s, (size_t)(e - s), (pp->opts & ADDR_PATH_OPT_UTF8) != 0, &error) < 0)
+		return path_error(pp, 501, error);
+	*end_r = e;
+	return 0;
+}
+
+/* path_route - "@a,@b:" before the mailbox (RFC 5321 4.1.2 A-d-l). Servers
+ * "SHOULD NOT" route by it (RFC 5321 3.3, appendix C), so it is checked
+ * and skipped. */
+static int path_route(struct path_parser *pp, const char *s, const char **end_r)
+{
+	for (;;) {
+		if (*s != '@')
+			return path_error(pp, 501, "invalid source route");
+		if (path_domain_span(pp, s + 1, ",:>", &s) < 0)
+			return -1;
+		if (*s == ':') {
+			*end_r = s + 1;
+			return 0;
+		}
+		if (*s != ',')
+			return path_error(pp, 501, "source route must end with ':'");
+		s++;
+	}
+}
+
+/* path_quoted - Quoted-string = DQUOTE *QcontentSMTP DQUOTE, unquoted into
+ * dst (which has room for the whole input). */
+static int path_quoted(struct path_parser *pp, const char *s, char *dst, const char **end_r)
+{
+	size_t n = 0;
+
+	for (s++;; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"')
+			break;
+		if (c == '\\') {
+			/* quoted-pairSMTP = %d92 %d32-126 */
+			c = (unsigned char)*++s;
+			if (c < 32 || c > 126)
+				return path_error(pp, 501, "invalid quoted-pair in local part");
+			dst[n++] = (char)c;
+		} else if (c >= 0x80) {
+			ssize_t len = path_utf8(pp, s, strnlen(s, 4));
+			if (len < 0)
+				return -1;
+			memcpy(dst + n, s, (size_t)len);
+			n += (size_t)len;
+			s += len - 1;
+		} else if (c == '\0') {
+			return path_error(pp, 501, "unterminated quoted local part");
+		} else if (c < 32 || c == 127) {
+			/* qtextSMTP = %d32-33 / %d35-91 / %d93-126 */
+			return path_error(pp, 501, "invalid character in quoted local part");
+		} else {
+			dst[n++] = (char)c;
+		}
+	}
+	dst[n] = '\0';
+	*end_r = s + 1;
+	return 0;
+}
+
+/* path_dot_string - Dot-string = Atom *("." Atom), copied into dst. */
+static int path_dot_string(struct path_parser *pp, const char *s, char *dst, const char **end_r)
+{
+	size_t n = 0;
+	bool atom_empty = true;
+
+	for (;; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '@' || c == '>' || c == '\0')
+			break;
+		if (c == '.') {
+			if (atom_empty)
+				return path_error(pp, 501, n == 0 ? "local part starts with a dot" :
+							     "local part has two dots in a row");
+			atom_empty = true;
+		} else if (c >= 0x80) {
+			ssize_t len = path_utf8(pp, s, strnlen(s, 4));
+			if (len < 0)
+				return -1;
+			memcpy(dst + n, s, (size_t)len);
+			n += (size_t)len;
+			s += len - 1;
+			atom_empty = false;
+			continue;
+		} else if (!is_atext(c)) {
+			return path_error(pp, 501, "invalid character in local part");
+		} else {
+			atom_empty = false;
+		}
+		dst[n++] = (char)c;
+	}
+	if (n == 0)
+		return path_error(pp, 501, "empty local part");
+	if (atom_empty)
+		return path_error(pp, 501, "local part ends with a dot");
+	dst[n] = '\0';
+	*end_r = s;
+	return 0;
+}
+
+/* is_dot_string - could local have been sent without quotes? */
+static bool is_dot_string(const char *local)
+{
+	const char *error;
+	return check_local(local, strlen(local), &error) == 0;
+}
+
+/* quote_local - the shortest Quoted-string for local, ASCII lower-cased. */
+static char *quote_local(struct pool *pool, const char *local)
+{
+	char *q = p_alloc(pool, strlen(local) * 2 + 3), *d = q;
+
+	*d++ = '"';
+	for (const char *s = local; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			*d++ = '\\';
+		*d++ = *s >= 'A' && *s <= 'Z' ? (char)(*s + ('a' - 'A')) : *s;
+	}
+	*d++ = '"';
+	*d = '\0';
+	return q;
+}
+
+/* path_canonical - fill path->addr and path->domain from the unquoted local
+ * part and the domain as sent; every refusal here is a 553 (the path is
+ * grammatical, the mailbox name is not one we can use). */
+static int path_canonical(struct path_parser *pp, struct addr_path *path, const char *dom,
+			  size_t dom_len)
+{
+	const char *error, *domain;
+	char *tmp, *addr;
+
+	if (dom[0] != '[' && is_dot_string(path->local)) {
+		/* RFC 5322 3.4.1: quoting is semantically invisible, so "a"@b
+		 * and a@b are one mailbox */
+		tmp = xasprintf("%s@%.*s", path->local, (int)dom_len, dom);
+		if (addr_normalize(tmp, &addr, &error) < 0) {
+			free(tmp);
+			return path_error(pp, 553, error);
+		}
+		free(tmp);
+		path->addr = p_strdup(pp->pool, addr);
+		path->domain = addr_domain(path->addr);
+		free(addr);
+		return 0;
+	}
+	if (dom[0] == '[') {
+		if (addr_literal_normalize(pp->pool, dom, dom_len, &domain, &error) < 0)
+			return path_error(pp, error == err_literal_tag ? 553 : 501, error);
+	} else {
+		char *name = xstrndup(dom, dom_len), *norm;
+		if (addr_domain_normalize(name, &norm, &error) < 0) {
+			free(name);
+			return path_error(pp, 553, error);
+		}
+		free(name);
+		domain = p_strdup(pp->pool, norm);
+		free(norm);
+	}
+	if (is_dot_string(path->local)) {
+		tmp = p_strdup(pp->pool, path->local);
+		str_lcase(tmp);
+	} else {
+		tmp = quote_local(pp->pool, path->local);
+	}
+	path->addr = p_printf(pp->pool, "%s@%s", tmp, domain);
+	path->domain = domain;
+	if (strlen(path->addr) > ADDR_MAX)
+		return path_error(pp, 553, "address too long (max 254)");
+	return 0;
+}
+
+int addr_parse_path(struct pool *pool, const char *in, unsigned opts, struct addr_path *path_r,
+		    const char **end_r, struct mail_error *error_r)
+{
+	struct path_parser pp = { .pool = pool, .opts = opts, .error_r = error_r };
+	struct addr_path path = { .flags = 0, .addr = "", .local = "", .domain = "" };
+	const char *s = in + 1, *local_start, *local_end, *dom, *gt;
+	char *local;
+
+	if (in[0] != '<')
+		return path_error(&pp, 501, "path must be enclosed in <>");
+	if (*s == '>') {
+		/* Reverse-path = Path / "<>" (RFC 5321 4.1.2) */
+		if ((opts & ADDR_PATH_OPT_REVERSE) == 0)
+			return path_error(&pp, 501, "the null path <> is only valid in MAIL FROM");
+		path.flags |= ADDR_PATH_NULL;
+		*path_r = path;
+		*end_r = s + 1;
+		return 0;
+	}
+	if (*s == '@') {
+		if (path_route(&pp, s, &s) < 0)
+			return -1;
+		path.flags |= ADDR_PATH_SOURCE_ROUTE;
+	}
+	/* the unquoted local part is never longer than the rest of the line */
+	local = p_alloc(pool, strlen(s) + 1);
+	local_start = s;
+	if (*s == '"') {
+		if (path_quoted(&pp, s, local, &local_end) < 0)
+			return -1;
+		path.flags |= ADDR_PATH_QUOTED;
+	} else if (path_dot_string(&pp, s, local, &local_end) < 0) {
+		return -1;
+	}
+	path.local = local;
+	if (*local_end == '>' && (path.flags & (ADDR_PATH_SOURCE_ROUTE | ADDR_PATH_QUOTED)) == 0 &&
+	    str_casecmp(local, "postmaster") == 0 && (opts & ADDR_PATH_OPT_REVERSE) == 0) {
+		/* "<Postmaster>", case-insensitive (RFC 5321 4.1.1.3, 4.5.1) */
+		if (local_end + 1 - in > ADDR_PATH_MAX)
+			return path_error(&pp, 501, "path too long (max 256)");
+		path.flags |= ADDR_PATH_POSTMASTER;
+		path.addr = "postmaster";
+		*path_r = path;
+		*end_r = local_end + 1;
+		return 0;
+	}
+	if (*local_end != '@')
+		return path_error(&pp, 501, *local_end == '>' || *local_end == '\0' ?
+						    "missing @ in path" : "invalid character in local part");
+	dom = local_end + 1;
+	if (*dom == '[') {
+		const char *rb = dom;
+		while (*rb != '\0' && *rb != ']')
+			rb++;
+		if (*rb != ']')
+			return path_error(&pp, 501, "unterminated address literal");
+		gt = rb + 1;
+		path.flags |= ADDR_PATH_LITERAL;
+	} else if (*dom == '>' || *dom == '\0') {
+		return path_error(&pp, 501, "missing domain after @");
+	} else if (path_domain_span(&pp, dom, ">", &gt) < 0) {
+		return -1;
+	}
+	if (*gt != '>')
+		return path_error(&pp, 501, "path must end with >");
+	if (gt + 1 - in > ADDR_PATH_MAX)
+		return path_error(&pp, 501, "path too long (max 256)");
+	/* RFC 5321 4.5.3.1.1-2 count the parts as sent */
+	if (local_end - local_start > ADDR_LOCAL_MAX)
+		return path_error(&pp, 553, "local part too long (max 64)");
+	if (gt - dom > ADDR_PATH_DOMAIN_MAX)
+		return path_error(&pp, 553, "domain too long (max 255)");
+	if (path_canonical(&pp, &path, dom, (size_t)(gt - dom)) < 0)
+		return -1;
+	if (strpbrk(local, "%!@") != NULL)
+		path.flags |= ADDR_PATH_ROUTING;
+	if (pp.utf8_seen)
+		path.flags |= ADDR_PATH_UTF8;
+	*path_r = path;
+	*end_r = gt + 1;
+	return 0;
 }
