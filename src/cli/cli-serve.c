@@ -24,6 +24,7 @@
 #include "core/privs.h"
 #include "core/tls.h"
 #include "core/worker.h"
+#include "smtp/smtp.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 
@@ -45,9 +46,9 @@ struct serve {
 /* Who answers each listener. NULL = "service not available" (listen.c).
  * A protocol plugs in by filling its row: [LISTENER_SMTP] = smtp_accept. */
 static listen_accept_fn *const serve_protocols[LISTENER_COUNT] = {
-	[LISTENER_SMTP] = NULL,
-	[LISTENER_SUBMISSION] = NULL,
-	[LISTENER_SUBMISSIONS] = NULL,
+	[LISTENER_SMTP] = smtp_accept,
+	[LISTENER_SUBMISSION] = smtp_accept,
+	[LISTENER_SUBMISSIONS] = smtp_accept,
 	[LISTENER_IMAP] = NULL,
 	[LISTENER_IMAPS] = NULL,
 	[LISTENER_POP3] = NULL,

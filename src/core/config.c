@@ -12,6 +12,7 @@
 #include "lib/str.h"
 #include "lib/buf.h"
 #include "lib/fs.h"
+#include "lib/time.h"
 #include "core/config.h"
 
 #include <arpa/inet.h>
@@ -19,6 +20,8 @@
 #define CONFIG_LINE_MAX 4096
 #define CONFIG_FILE_MAX (1024 * 1024)
 #define CONFIG_WORKERS_MAX 64
+/* smtp.max-message-size ceiling: a spool file, not memory, holds it */
+#define CONFIG_SMTP_MESSAGE_MAX (2ULL * 1024 * 1024 * 1024)
 
 enum config_type {
 	CONFIG_TYPE_STRING,
@@ -26,6 +29,8 @@ enum config_type {
 	CONFIG_TYPE_LISTEN,
 	CONFIG_TYPE_UINT,
 	CONFIG_TYPE_LOG_LEVEL,
+	CONFIG_TYPE_SIZE,    /* uint64_t bytes, written "50M" (lib/time.h size_parse) */
+	CONFIG_TYPE_BOOL,    /* bool, written yes/no */
 };
 
 struct config_key {
@@ -71,6 +76,26 @@ static const struct config_key keys[] = {
 	{ .key = "listen.http", .type = CONFIG_TYPE_LISTEN, .def = "127.0.0.1:8080",
 	  .offset = OFF(listen[LISTENER_HTTP]),
 	  .comment = "admin console and API: keep it on loopback unless behind a proxy" },
+	/* ---- smtp (src/smtp/) ---- */
+	{ .key = "smtp.max-message-size", .type = CONFIG_TYPE_SIZE, .def = "50M",
+	  .offset = OFF(smtp_max_message_size), .min = 1024, .max = CONFIG_SMTP_MESSAGE_MAX,
+	  .reloadable = true,
+	  .comment = "largest message accepted (SIZE, RFC 1870), counted as received" },
+	{ .key = "smtp.max-recipients", .type = CONFIG_TYPE_UINT, .def = "100",
+	  .offset = OFF(smtp_max_recipients), .min = 100, .max = 10000, .reloadable = true,
+	  .comment = "recipients per message; RFC 5321 4.5.3.1.8 requires at least 100" },
+	{ .key = "smtp.quota-temporary", .type = CONFIG_TYPE_BOOL, .def = "yes",
+	  .offset = OFF(smtp_quota_temporary), .reloadable = true,
+	  .comment = "over-quota recipients: yes = 452 4.2.2 (sender retries), no = 552 5.2.2" },
+	{ .key = "smtp.protocol-log", .type = CONFIG_TYPE_BOOL, .def = "no",
+	  .offset = OFF(smtp_protocol_log), .reloadable = true,
+	  .comment = "log every SMTP command and reply (AUTH data masked)" },
+	{ .key = "smtp.timeout", .type = CONFIG_TYPE_UINT, .def = "300",
+	  .offset = OFF(smtp_timeout), .min = 1, .max = 3600, .reloadable = true,
+	  .comment = "seconds to wait for a command or data; RFC 5321 4.5.3.2.7 says 300" },
+	{ .key = "smtp.greeting-delay-ms", .type = CONFIG_TYPE_UINT, .def = "1000",
+	  .offset = OFF(smtp_greeting_delay_ms), .min = 0, .max = 30000, .reloadable = true,
+	  .comment = "port 25 waits this long before its greeting; clients that talk first are refused" },
 };
 
 static const bool implicit_tls[LISTENER_COUNT] = {
@@ -207,6 +232,20 @@ static int key_apply(struct config *cfg, const struct config_key *k, const char 
 			return -1;
 		}
 		return 0;
+	case CONFIG_TYPE_SIZE:
+		if (size_parse(value, &n) < 0 || n < k->min || n > k->max) {
+			*error_r = xasprintf("%s: '%s' is not a size from %" PRIu64 " to %" PRIu64
+					     " bytes (like 512K, 50M, 1G)", k->key, value, k->min, k->max);
+			return -1;
+		}
+		*(uint64_t *)field = n;
+		return 0;
+	case CONFIG_TYPE_BOOL:
+		if (str_to_bool(value, (bool *)field) < 0) {
+			*error_r = xasprintf("%s: '%s' is not yes or no", k->key, value);
+			return -1;
+		}
+		return 0;
 	case CONFIG_TYPE_STRING:
 		break;
 	}
@@ -254,6 +293,17 @@ char *config_get(const struct config *cfg, const char *key)
 		static const char *const names[] = { "debug", "info", "warn", "error" };
 		return xstrdup(names[*(const enum log_level *)field]);
 	}
+	case CONFIG_TYPE_SIZE: {
+		/* "50M" when a unit divides it, else exact bytes (so it re-parses) */
+		uint64_t bytes = *(const uint64_t *)field;
+		char text[32];
+		size_format(bytes, text, sizeof(text));
+		if (strchr(text, '.') != NULL)
+			return xasprintf("%" PRIu64, bytes);
+		return xstrdup(text);
+	}
+	case CONFIG_TYPE_BOOL:
+		return xstrdup(*(const bool *)field ? "yes" : "no");
 	default:
 		return xstrdup(*(char *const *)field);
 	}
@@ -369,7 +419,8 @@ void config_free(struct config **_cfg)
 		return;
 	*_cfg = NULL;
 	for (size_t i = 0; i < N_ELEMENTS(keys); i++) {
-		if (keys[i].type != CONFIG_TYPE_UINT && keys[i].type != CONFIG_TYPE_LOG_LEVEL)
+		if (keys[i].type == CONFIG_TYPE_STRING || keys[i].type == CONFIG_TYPE_HOSTNAME ||
+		    keys[i].type == CONFIG_TYPE_LISTEN)
 			free(*(char **)((char *)cfg + keys[i].offset));
 	}
 	free(cfg);

@@ -36,6 +36,13 @@ struct config {
 	enum log_level log_level;
 	uint64_t workers;   /* worker threads for blocking work */
 	char *listen[LISTENER_COUNT]; /* "ADDR:PORT", "[V6]:PORT" or "off" */
+	/* smtp.* (src/smtp/) */
+	uint64_t smtp_max_message_size; /* bytes */
+	uint64_t smtp_max_recipients;
+	bool smtp_quota_temporary;      /* over quota: 452 4.2.2 (yes) or 552 5.2.2 */
+	bool smtp_protocol_log;
+	uint64_t smtp_timeout;          /* seconds */
+	uint64_t smtp_greeting_delay_ms;
 };
 
 /* Listener key ("listen.smtp") and protocol name ("smtp") by kind. */

@@ -13,6 +13,7 @@
 #include <pthread.h>
 
 static char *dbpool_path;
+static char *dbpool_dir;
 static pthread_key_t dbpool_key;
 static pthread_once_t dbpool_once = PTHREAD_ONCE_INIT;
 
@@ -32,7 +33,14 @@ void dbpool_init(const char *data_dir)
 {
 	pthread_once(&dbpool_once, dbpool_make_key);
 	free(dbpool_path);
+	free(dbpool_dir);
 	dbpool_path = xasprintf("%s/%s", data_dir, DB_FILE_NAME);
+	dbpool_dir = xstrdup(data_dir);
+}
+
+const char *dbpool_data_dir(void)
+{
+	return dbpool_dir;
 }
 
 struct db *dbpool_get(void)
@@ -72,5 +80,6 @@ void dbpool_deinit(void)
 {
 	dbpool_release();
 	free(dbpool_path);
-	dbpool_path = NULL;
+	free(dbpool_dir);
+	dbpool_path = dbpool_dir = NULL;
 }

@@ -17,6 +17,9 @@
 
 /* Remember the data directory (call once, before any thread uses it). */
 void dbpool_init(const char *data_dir);
+/* The data directory given to dbpool_init (the daemon's one handle on it
+ * for layers that store files: mail, queue). */
+const char *dbpool_data_dir(void);
 /* This thread's connection; NULL (logged) when postino.db cannot be
  * opened. The schema is expected to be current (serve migrated it). */
 struct db *dbpool_get(void);

@@ -85,6 +85,38 @@ const struct db_migration schema_migrations[] = {
 	  "  sender TEXT NOT NULL,"
 	  "  sent_at INTEGER NOT NULL,"
 	  "  PRIMARY KEY (account_id, sender));" },
+	{ 4,
+	  /* The outbound queue (queue/queue.c): one message file under
+	   * DATA/queue/msg/<file>, one row per recipient. Issue 3 only writes
+	   * rows in state 'held' (nothing acknowledged is ever lost); the
+	   * outbound transport moves them on. Times are epoch seconds. */
+	  "CREATE TABLE queue ("
+	  "  id INTEGER PRIMARY KEY,"
+	  "  queueid TEXT NOT NULL,"
+	  "  file TEXT NOT NULL,"
+	  "  sender TEXT NOT NULL,"
+	  "  recipient TEXT NOT NULL,"
+	  "  state TEXT NOT NULL DEFAULT 'held',"
+	  "  origin TEXT NOT NULL,"
+	  "  account TEXT,"
+	  "  size INTEGER NOT NULL DEFAULT 0,"
+	  "  dsn_notify INTEGER NOT NULL DEFAULT 0,"
+	  "  dsn_orcpt TEXT, dsn_ret INTEGER NOT NULL DEFAULT 0, dsn_envid TEXT,"
+	  "  attempts INTEGER NOT NULL DEFAULT 0,"
+	  "  next_attempt_at INTEGER,"
+	  "  last_error TEXT,"
+	  "  created_at INTEGER NOT NULL);"
+	  "CREATE INDEX queue_state ON queue(state, next_attempt_at);"
+	  "CREATE INDEX queue_queueid ON queue(queueid);"
+	  /* Messages submitted per account (F21 hijack detection reads a
+	   * window of these; policy.c writes one row per accepted message). */
+	  "CREATE TABLE send_log ("
+	  "  id INTEGER PRIMARY KEY,"
+	  "  account TEXT NOT NULL,"
+	  "  time_ms INTEGER NOT NULL,"
+	  "  recipients INTEGER NOT NULL,"
+	  "  queueid TEXT);"
+	  "CREATE INDEX send_log_account ON send_log(account, time_ms);" },
 };
 
 const size_t schema_migrations_count = N_ELEMENTS(schema_migrations);

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * smtp.h - the SMTP server: MX on port 25, submission on 587 (STARTTLS)
+ * and 465 (implicit TLS). The only entry point for other modules.
+ */
+#ifndef POSTINO_SMTP_H
+#define POSTINO_SMTP_H
+
+#include "lib/lib.h"
+#include "core/config.h"
+
+struct conn;
+
+/* Take over a new connection from core/listen.c (TLS already up on 465):
+ * install the session's handlers, then greet (after a short pause on
+ * port 25, so early talkers show themselves). */
+void smtp_accept(struct conn *conn, enum listener_kind kind);
+
+#endif
