@@ -30,11 +30,38 @@ STOP_TIMEOUT = 20.0
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_PORT_LOW = 10000
+_PORT_HIGH = min(_ephemeral_low(), 65536) - 1
+_ports_handed_out = set()
+
+
 def free_port():
-    """A TCP port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port that was free on 127.0.0.1 a moment ago.
+
+    Chosen below the kernel's ephemeral range, so the tests' own client
+    connections cannot take it before the server binds it, and never the
+    same one twice in a run."""
+    import random
+    for _ in range(1000):
+        port = random.randint(_PORT_LOW, _PORT_HIGH)
+        if port in _ports_handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ports_handed_out.add(port)
+        return port
+    raise RuntimeError("no free port found")
 
 
 def run_postino(bin_path, args, data=None, input=None, env=None, timeout=60):
@@ -58,6 +85,14 @@ class DataDir:
 
     def conf_path(self):
         return os.path.join(self.path, "postino.conf")
+
+    def get_conf(self, key):
+        with open(self.conf_path()) as f:
+            for line in f:
+                k, _, v = line.partition("=")
+                if k.strip() == key:
+                    return v.strip()
+        return None
 
     def set_conf(self, key, value):
         """Rewrite one key of postino.conf (append when absent)."""
@@ -194,11 +229,28 @@ def start_server(postino_bin, workdir):
     servers = []
 
     def start(dd, env=None, wait=True):
-        s = Server(postino_bin, dd, env=env)
-        servers.append(s)
-        if wait:
-            s.wait_ready()
-        return s
+        # another process on this machine may take a port between our
+        # choosing it and the server binding it: choose again and retry
+        for attempt in range(3):
+            s = Server(postino_bin, dd, env=env)
+            servers.append(s)
+            if not wait:
+                return s
+            try:
+                s.wait_ready()
+                return s
+            except AssertionError:
+                if s.proc.poll() is None or "Address already in use" not in s.log() \
+                        or attempt == 2:
+                    raise
+                servers.remove(s)
+                s.stop()
+                os.unlink(s.log_path)
+                for name in LISTENERS:
+                    if dd.get_conf("listen.%s" % name) == "off":
+                        continue
+                    dd.ports[name] = free_port()
+                    dd.set_conf("listen.%s" % name, "127.0.0.1:%d" % dd.ports[name])
 
     yield start
     for s in servers:
