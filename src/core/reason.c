@@ -68,6 +68,11 @@ static const struct reason reasons[] = {
 			 "the address to spammers and backscatter to forged senders." },
 	{ .code = "autoreply.skip-recent", .text = "sender already answered recently",
 	  .explanation = "The autoresponder already answered this sender within its interval." },
+	{ .code = "notice.quota-warning", .text = "mailbox almost full: warning sent",
+	  .explanation = "The mailbox crossed its warning level (90% of its quota by size or "
+			 "count) and its owner was sent one warning message; the next one goes "
+			 "only after usage has fallen below the level again.",
+	  .fix = "postino user set ADDR quota=SIZE, or delete old mail" },
 	{ .code = "autoreply.skip-window", .text = "autoresponder outside its dates",
 	  .explanation = "The autoresponder is set but the message arrived outside its date window.",
 	  .fix = "postino autoreply set ADDR ... --from DATE --until DATE" },
@@ -339,6 +344,66 @@ static const struct reason reasons[] = {
 	  .explanation = "The recipient's domain is ours but no mailbox, alias or catch-all has the "
 			 "address; refused at RCPT time so no bounce is ever sent to a forged sender.",
 	  .fix = "postino user add ADDR, or postino alias add ADDR TARGET" },
+	/* ---- mail store (index) ---- */
+	/* store/index*.c: refusals of IMAP/POP3 mailbox and message operations.
+	 * The IMAP code is RFC 5530's (RFC 6154 USEATTR, RFC 9208 OVERQUOTA);
+	 * the detail of struct index_error goes to the log, never the client. */
+	{ .code = "store.over-quota", .imap = "OVERQUOTA", .text = "Quota exceeded (mailbox is full)",
+	  .explanation = "APPEND or COPY would take the mailbox past its size quota; nothing was "
+			 "stored.",
+	  .fix = "Ask the user to delete or archive mail, or postino user set ADDR quota=SIZE" },
+	{ .code = "store.over-messages", .imap = "OVERQUOTA",
+	  .text = "Quota exceeded (too many messages)",
+	  .explanation = "APPEND or COPY would take the mailbox past its max-messages limit; nothing "
+			 "was stored.",
+	  .fix = "Ask the user to delete mail, or postino user set ADDR max-messages=N" },
+	{ .code = "store.too-big", .imap = "OVERQUOTA",
+	  .text = "Message is larger than the mailbox's whole quota",
+	  .explanation = "The appended message alone exceeds the mailbox's (or its domain's) quota, "
+			 "so it can never be stored.",
+	  .fix = "postino user set ADDR quota=SIZE, or store a smaller message" },
+	{ .code = "store.domain-full", .imap = "OVERQUOTA", .text = "Quota exceeded (domain is full)",
+	  .explanation = "APPEND or COPY would take the domain past its total quota, which all its "
+			 "mailboxes share.",
+	  .fix = "postino domain set DOMAIN quota=SIZE, or free space in the domain's mailboxes" },
+	{ .code = "store.disk-full", .imap = "OVERQUOTA", .text = "Not enough disk space",
+	  .explanation = "The file system holding the mail is full (ENOSPC/EDQUOT); nothing was "
+			 "stored.",
+	  .fix = "Free disk space on the data directory's file system." },
+	{ .code = "store.io-error", .imap = "SERVERBUG",
+	  .text = "Internal error, the server log has the details",
+	  .explanation = "The mail index or a Maildir file could not be read or written (I/O error, "
+			 "permissions, a busy or damaged index). A damaged index is rebuilt from the "
+			 "Maildir at the next login, with new UIDVALIDITYs.",
+	  .fix = "Check the server log, disk health and the data directory's ownership." },
+	{ .code = "store.no-mailbox", .imap = "NONEXISTENT", .text = "Mailbox does not exist",
+	  .explanation = "The client named a mailbox the account does not have (or that another "
+			 "session just deleted or renamed)." },
+	{ .code = "store.mailbox-exists", .imap = "ALREADYEXISTS", .text = "Mailbox already exists",
+	  .explanation = "CREATE or RENAME named a mailbox that exists already." },
+	{ .code = "store.bad-name", .imap = "CANNOT", .text = "Invalid mailbox name",
+	  .explanation = "The name has an empty level, a '.' or '..' level, control characters, "
+			 "invalid UTF-8, or is too long for a Maildir++ folder; the detail says which." },
+	{ .code = "store.delete-inbox", .imap = "CANNOT", .text = "INBOX cannot be deleted",
+	  .explanation = "RFC 3501 6.3.4: INBOX always exists; a client tried to delete it." },
+	{ .code = "store.rename-into-itself", .imap = "CANNOT",
+	  .text = "A mailbox cannot be moved into itself",
+	  .explanation = "RENAME named one of the mailbox's own children as the new name." },
+	{ .code = "store.too-many-mailboxes", .imap = "LIMIT", .text = "Too many mailboxes",
+	  .explanation = "The account has reached its limit of mailboxes (1000 by default)." },
+	{ .code = "store.too-many-keywords", .imap = "LIMIT", .text = "Too many keywords",
+	  .explanation = "The mailbox (or the message) already has 250 different keywords." },
+	{ .code = "store.bad-keyword", .imap = "CANNOT", .text = "Invalid keyword",
+	  .explanation = "A keyword must be an IMAP atom of at most 100 characters." },
+	{ .code = "store.bad-special-use", .imap = "USEATTR",
+	  .text = "Unsupported special-use attribute",
+	  .explanation = "CREATE asked for a SPECIAL-USE attribute other than \\Archive, "
+			 "\\Drafts, \\Junk, \\Sent or \\Trash (\\All and \\Flagged would "
+			 "need virtual mailboxes)." },
+	{ .code = "store.expunged", .imap = "EXPUNGEISSUED",
+	  .text = "Message was expunged by another session",
+	  .explanation = "The message's file vanished between the client's view and the command "
+			 "(another session or tool expunged it)." },
 };
 
 const struct reason *reason_lookup(const char *code)

@@ -12,9 +12,9 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "mail/date.h"
 #include "mail/rfc3834.h"
 
-#include <time.h>
 #include <unistd.h>
 
 #define RFC3834_SUBJECT_PREFIX "Auto: " /* RFC 3834 3.1.5 */
@@ -184,15 +184,13 @@ char *rfc3834_compose(const struct rfc3834_input *in, const char *subject, const
 		      const char *hostname, int64_t now, size_t *len_r)
 {
 	static unsigned counter;
-	char date[64], *raw_subj, *subj;
+	char date[DATE_TEXT_MAX], *raw_subj, *subj;
 	char *msgid = sanitized(in->message_id), *refs = sanitized(in->references);
 	char *from = sanitized(in->recipient), *to = sanitized(in->sender);
-	time_t t = (time_t)now;
-	struct tm tm;
 	struct buf out;
 
-	gmtime_r(&t, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm); /* RFC 5322 3.3 */
+	if (date_format(now, 0, date, sizeof(date)) < 0)
+		panic("rfc3834: cannot format the date %" PRId64, now);
 	if (subject != NULL && subject[0] != '\0')
 		raw_subj = xstrdup(subject);
 	else

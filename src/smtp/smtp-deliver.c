@@ -35,6 +35,7 @@
 #include "store/deliver.h"
 #include "smtp/smtp-private.h"
 #include "smtp/smtp-deliver.h"
+#include "smtp/smtp-notices.h"
 
 #include <unistd.h>
 
@@ -48,7 +49,7 @@ struct smtp_remote {
 struct smtp_delivery {
 	struct smtp_delivery *next;
 	uint64_t session_id;
-	char *sid, *peer, *account, *txid, *msgid, *from, *spool_path, *envid;
+	char *sid, *peer, *account, *txid, *msgid, *from, *spool_path, *envid, *hostname;
 	const char *data_dir;
 	int dsn_ret;
 	unsigned rcpt_count;
@@ -300,6 +301,13 @@ static void smtp_batch_run(void *arg)
 	free(jobs);
 	for (struct smtp_delivery *d = b->list; d != NULL; d = d->next) {
 		deliver_after_local(db, d);
+		if (d->reason == NULL && d->job.rcpt_count > 0) {
+			struct smtp_notices_ctx ctx = {
+				.data_dir = d->data_dir, .hostname = d->hostname, .sender = d->from,
+				.queueid = d->txid, .sid = d->sid,
+			};
+			smtp_notices_run(db, &ctx, &d->job);
+		}
 		(void)unlink(d->spool_path);
 	}
 }
@@ -329,6 +337,7 @@ static void smtp_delivery_free(struct smtp_delivery *d)
 	free(d->from);
 	free(d->spool_path);
 	free(d->envid);
+	free(d->hostname);
 	free(d);
 }
 
@@ -437,6 +446,7 @@ void smtp_deliver_submit(struct smtp_session *s, const char *msgid)
 	d->envid = tx->mail.envid != NULL ? xstrdup(tx->mail.envid) : NULL;
 	d->dsn_ret = (int)tx->mail.ret;
 	d->data_dir = dbpool_data_dir();
+	d->hostname = xstrdup(s->cfg->hostname);
 	d->rcpt_count = tx->rcpt_count;
 	d->size = tx->size;
 	d->quota_temporary = s->cfg->smtp_quota_temporary;

@@ -93,7 +93,7 @@ static void test_compose(void **state)
 	assert_non_null(strstr(msg, "Auto-Submitted: auto-replied\r\n"));
 	assert_non_null(strstr(msg, "In-Reply-To: <m1@example.org>\r\n"));
 	assert_non_null(strstr(msg, "References: <m0@example.org> <m1@example.org>\r\n"));
-	assert_non_null(strstr(msg, "Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"));
+	assert_non_null(strstr(msg, "Date: Thu, 1 Jan 1970 00:00:00 +0000\r\n"));
 	assert_non_null(strstr(msg, "@mx.example.com>\r\n"));
 	assert_non_null(strstr(msg, "\r\n\r\nBack on Monday.\r\nBob\r\n"));
 	assert_null(strstr(msg, "\n\n")); /* every line end is CRLF */
