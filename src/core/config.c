@@ -22,6 +22,13 @@
 #define CONFIG_WORKERS_MAX 64
 /* smtp.max-message-size ceiling: a spool file, not memory, holds it */
 #define CONFIG_SMTP_MESSAGE_MAX (2ULL * 1024 * 1024 * 1024)
+/* Screening windows and blocks: a second at least, a month at most (a
+ * longer block is a firewall rule, not screening). */
+#define CONFIG_SCREEN_DURATION_MAX (30 * 86400)
+/* Failures per window: above this the counter protects nothing. */
+#define CONFIG_SCREEN_FAILURES_MAX 100000
+/* A refused login waits at most this long: longer only holds sockets. */
+#define CONFIG_SCREEN_DELAY_MAX_MS 10000
 
 enum config_type {
 	CONFIG_TYPE_STRING,
@@ -31,6 +38,8 @@ enum config_type {
 	CONFIG_TYPE_LOG_LEVEL,
 	CONFIG_TYPE_SIZE,    /* uint64_t bytes, written "50M" (lib/time.h size_parse) */
 	CONFIG_TYPE_BOOL,    /* bool, written yes/no */
+	CONFIG_TYPE_DURATION, /* uint64_t seconds, written "10m" (lib/time.h time_parse_duration) */
+	CONFIG_TYPE_CIDRS,   /* string: comma-separated networks (config_cidr_list_parse) */
 };
 
 struct config_key {
@@ -76,6 +85,17 @@ static const struct config_key keys[] = {
 	{ .key = "listen.http", .type = CONFIG_TYPE_LISTEN, .def = "127.0.0.1:8080",
 	  .offset = OFF(listen[LISTENER_HTTP]),
 	  .comment = "admin console and API: keep it on loopback unless behind a proxy" },
+	/* ---- connection limits (src/core/listen.c) ---- */
+	{ .key = "limits.connections", .type = CONFIG_TYPE_UINT, .def = "1024",
+	  .offset = OFF(conn_max), .min = 1, .max = 1000000, .reloadable = true,
+	  .comment = "connections in all; past it clients get 'try again later' "
+		     "(raise the open-files limit with it)" },
+	{ .key = "limits.connections-per-listener", .type = CONFIG_TYPE_UINT, .def = "512",
+	  .offset = OFF(conn_max_per_listener), .min = 1, .max = 1000000, .reloadable = true,
+	  .comment = "connections per listener, so one protocol cannot starve the others" },
+	{ .key = "limits.connections-per-ip", .type = CONFIG_TYPE_UINT, .def = "64",
+	  .offset = OFF(conn_max_per_ip), .min = 1, .max = 1000000, .reloadable = true,
+	  .comment = "connections from one address: an office behind NAT shares one" },
 	/* ---- smtp (src/smtp/) ---- */
 	{ .key = "smtp.max-message-size", .type = CONFIG_TYPE_SIZE, .def = "50M",
 	  .offset = OFF(smtp_max_message_size), .min = 1024, .max = CONFIG_SMTP_MESSAGE_MAX,
@@ -96,6 +116,49 @@ static const struct config_key keys[] = {
 	{ .key = "smtp.greeting-delay-ms", .type = CONFIG_TYPE_UINT, .def = "1000",
 	  .offset = OFF(smtp_greeting_delay_ms), .min = 0, .max = 30000, .reloadable = true,
 	  .comment = "port 25 waits this long before its greeting; clients that talk first are refused" },
+	/* ---- pop3 (src/pop3/) ---- */
+	{ .key = "pop3.timeout", .type = CONFIG_TYPE_DURATION, .def = "10m",
+	  .offset = OFF(pop3_timeout), .min = 1, .max = 86400, .reloadable = true,
+	  .comment = "autologout after this long without a command; RFC 1939 3 asks for at "
+		     "least 10 minutes" },
+	{ .key = "pop3.protocol-log", .type = CONFIG_TYPE_BOOL, .def = "no",
+	  .offset = OFF(pop3_protocol_log), .reloadable = true,
+	  .comment = "log every POP3 command and reply line (PASS and AUTH data masked)" },
+	/* ---- screening (directory/screen.c, F20) ---- */
+	{ .key = "screen.ip-failures", .type = CONFIG_TYPE_UINT, .def = "10",
+	  .offset = OFF(screen_ip_failures), .min = 0, .max = CONFIG_SCREEN_FAILURES_MAX,
+	  .reloadable = true,
+	  .comment = "failed logins from one address within screen.ip-window that block it "
+		     "(0 = never block); catches password spraying over many accounts" },
+	{ .key = "screen.ip-window", .type = CONFIG_TYPE_DURATION, .def = "10m",
+	  .offset = OFF(screen_ip_window), .min = 1, .max = CONFIG_SCREEN_DURATION_MAX,
+	  .reloadable = true },
+	{ .key = "screen.ip-block", .type = CONFIG_TYPE_DURATION, .def = "30m",
+	  .offset = OFF(screen_ip_block), .min = 1, .max = CONFIG_SCREEN_DURATION_MAX,
+	  .reloadable = true,
+	  .comment = "how long a blocked address is refused at connect (postino screen unblock IP)" },
+	{ .key = "screen.account-failures", .type = CONFIG_TYPE_UINT, .def = "5",
+	  .offset = OFF(screen_account_failures), .min = 0, .max = CONFIG_SCREEN_FAILURES_MAX,
+	  .reloadable = true,
+	  .comment = "failed logins to one account within screen.account-window that lock it "
+		     "(0 = never lock)" },
+	{ .key = "screen.account-window", .type = CONFIG_TYPE_DURATION, .def = "15m",
+	  .offset = OFF(screen_account_window), .min = 1, .max = CONFIG_SCREEN_DURATION_MAX,
+	  .reloadable = true },
+	{ .key = "screen.account-lock", .type = CONFIG_TYPE_DURATION, .def = "15m",
+	  .offset = OFF(screen_account_lock), .min = 1, .max = CONFIG_SCREEN_DURATION_MAX,
+	  .reloadable = true,
+	  .comment = "how long a locked account refuses even its right password "
+		     "(postino screen unblock ADDR)" },
+	{ .key = "screen.failure-delay-ms", .type = CONFIG_TYPE_UINT, .def = "1000",
+	  .offset = OFF(screen_failure_delay_ms), .min = 0, .max = CONFIG_SCREEN_DELAY_MAX_MS,
+	  .reloadable = true,
+	  .comment = "a refused login is answered after this pause (slows guessing; 0 = at once)" },
+	{ .key = "screen.trusted", .type = CONFIG_TYPE_CIDRS, .def = "",
+	  .offset = OFF(screen_trusted), .reloadable = true,
+	  .comment = "networks never blocked or locked out, e.g. 192.168.1.0/24,::1 (empty = none; "
+		     "loopback is not trusted by default: a webmail or proxy on this host should be "
+		     "listed here)" },
 };
 
 static const bool implicit_tls[LISTENER_COUNT] = {
@@ -168,6 +231,61 @@ int config_parse_hostport(const char *value, char **host_r, uint16_t *port_r)
 	*host_r = h;
 	*port_r = (uint16_t)port;
 	return 0;
+}
+
+int config_cidr_parse(const char *text, struct config_cidr *cidr_r)
+{
+	char addr[INET6_ADDRSTRLEN];
+	const char *slash = strchr(text, '/');
+	size_t len = slash != NULL ? (size_t)(slash - text) : strlen(text);
+	uint64_t prefix;
+	unsigned bits;
+
+	memset(cidr_r, 0, sizeof(*cidr_r));
+	if (len == 0 || len >= sizeof(addr))
+		return -1;
+	memcpy(addr, text, len);
+	addr[len] = '\0';
+	if (inet_pton(AF_INET, addr, cidr_r->addr) == 1)
+		cidr_r->family = 4;
+	else if (inet_pton(AF_INET6, addr, cidr_r->addr) == 1)
+		cidr_r->family = 6;
+	else
+		return -1;
+	bits = cidr_r->family == 4 ? 32 : 128;
+	if (slash == NULL)
+		prefix = bits;
+	else if (str_to_uint64(slash + 1, 0, bits, &prefix) < 0)
+		return -1;
+	cidr_r->prefix = (unsigned)prefix;
+	/* "192.168.1.7/24" is a typo for a host or a network: say so */
+	for (unsigned b = cidr_r->prefix; b < bits; b++) {
+		if (cidr_r->addr[b / 8] & (0x80 >> (b % 8)))
+			return -1;
+	}
+	return 0;
+}
+
+int config_cidr_list_parse(const char *text, struct config_cidr *cidrs, size_t max,
+			   size_t *count_r)
+{
+	char *copy = xstrdup(text), *item, *save = NULL;
+	size_t count = 0;
+	int ret = 0;
+
+	for (item = strtok_r(copy, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
+		char *t = str_trim(item);
+		if (*t == '\0')
+			continue;
+		if (count == max || config_cidr_parse(t, &cidrs[count]) < 0) {
+			ret = -1;
+			break;
+		}
+		count++;
+	}
+	free(copy);
+	*count_r = ret == 0 ? count : 0;
+	return ret;
 }
 
 static bool hostname_valid(const char *s)
@@ -246,6 +364,29 @@ static int key_apply(struct config *cfg, const struct config_key *k, const char 
 			return -1;
 		}
 		return 0;
+	case CONFIG_TYPE_DURATION: {
+		int64_t secs;
+		if (time_parse_duration(value, &secs) < 0 || (uint64_t)secs < k->min ||
+		    (uint64_t)secs > k->max) {
+			*error_r = xasprintf("%s: '%s' is not a duration from %" PRIu64 " to %" PRIu64
+					     " seconds (like 30s, 10m, 2h, 1d)", k->key, value, k->min,
+					     k->max);
+			return -1;
+		}
+		*(uint64_t *)field = (uint64_t)secs;
+		return 0;
+	}
+	case CONFIG_TYPE_CIDRS: {
+		struct config_cidr cidrs[CONFIG_CIDRS_MAX];
+		size_t count;
+		if (config_cidr_list_parse(value, cidrs, N_ELEMENTS(cidrs), &count) < 0) {
+			*error_r = xasprintf("%s: '%s' is not a comma-separated list of at most %d "
+					     "networks (like 192.168.1.0/24,2001:db8::/32,10.0.0.1)",
+					     k->key, value, CONFIG_CIDRS_MAX);
+			return -1;
+		}
+		break;
+	}
 	case CONFIG_TYPE_STRING:
 		break;
 	}
@@ -304,6 +445,18 @@ char *config_get(const struct config *cfg, const char *key)
 	}
 	case CONFIG_TYPE_BOOL:
 		return xstrdup(*(const bool *)field ? "yes" : "no");
+	case CONFIG_TYPE_DURATION: {
+		/* the largest unit that divides it, so it reads as typed */
+		static const struct { char unit; uint64_t secs; } units[] = {
+			{ 'd', 86400 }, { 'h', 3600 }, { 'm', 60 },
+		};
+		uint64_t secs = *(const uint64_t *)field;
+		for (size_t i = 0; i < N_ELEMENTS(units); i++) {
+			if (secs > 0 && secs % units[i].secs == 0)
+				return xasprintf("%" PRIu64 "%c", secs / units[i].secs, units[i].unit);
+		}
+		return xasprintf("%" PRIu64 "s", secs);
+	}
 	default:
 		return xstrdup(*(char *const *)field);
 	}
@@ -420,7 +573,7 @@ void config_free(struct config **_cfg)
 	*_cfg = NULL;
 	for (size_t i = 0; i < N_ELEMENTS(keys); i++) {
 		if (keys[i].type == CONFIG_TYPE_STRING || keys[i].type == CONFIG_TYPE_HOSTNAME ||
-		    keys[i].type == CONFIG_TYPE_LISTEN)
+		    keys[i].type == CONFIG_TYPE_LISTEN || keys[i].type == CONFIG_TYPE_CIDRS)
 			free(*(char **)((char *)cfg + keys[i].offset));
 	}
 	free(cfg);

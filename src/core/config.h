@@ -37,12 +37,37 @@ struct config {
 	uint64_t workers;   /* worker threads for blocking work */
 	char *listen[LISTENER_COUNT]; /* "ADDR:PORT", "[V6]:PORT" or "off" */
 	/* smtp.* (src/smtp/) */
+	uint64_t conn_max;              /* connections in all */
+	uint64_t conn_max_per_listener;
+	uint64_t conn_max_per_ip;       /* one office behind NAT shares an address */
 	uint64_t smtp_max_message_size; /* bytes */
 	uint64_t smtp_max_recipients;
 	bool smtp_quota_temporary;      /* over quota: 452 4.2.2 (yes) or 552 5.2.2 */
 	bool smtp_protocol_log;
 	uint64_t smtp_timeout;          /* seconds */
 	uint64_t smtp_greeting_delay_ms;
+	/* pop3.* (src/pop3/) */
+	uint64_t pop3_timeout;          /* seconds of silence before autologout */
+	bool pop3_protocol_log;
+	/* screen.* (directory/screen.c): authentication-failure screening (F20) */
+	uint64_t screen_ip_failures;      /* failures from one address ... */
+	uint64_t screen_ip_window;        /* ... within this many seconds ... */
+	uint64_t screen_ip_block;         /* ... block it this many seconds; 0 failures = never */
+	uint64_t screen_account_failures; /* likewise per account (login name) */
+	uint64_t screen_account_window;
+	uint64_t screen_account_lock;
+	uint64_t screen_failure_delay_ms; /* a refused login is answered this late */
+	char *screen_trusted;             /* CIDR list never screened; "" = none */
+};
+
+/* Networks in one list key (screen.trusted). */
+#define CONFIG_CIDRS_MAX 32
+
+/* One network: "192.0.2.0/24", "2001:db8::/32", or a bare address. */
+struct config_cidr {
+	int family;       /* 4 or 6 */
+	unsigned prefix;  /* bits that must match */
+	uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes */
 };
 
 /* Listener key ("listen.smtp") and protocol name ("smtp") by kind. */
@@ -69,6 +94,11 @@ char *config_path(const char *data_dir, const char *value);
 int config_parse_hostport(const char *value, char **host_r, uint16_t *port_r);
 /* Keys whose new value only takes effect at restart, for reload logging. */
 bool config_key_reloadable(const char *key);
+/* Parse one network; host bits beyond the prefix must be zero. */
+int config_cidr_parse(const char *text, struct config_cidr *cidr_r);
+/* Parse a comma-separated list of networks ("" is an empty list). */
+int config_cidr_list_parse(const char *text, struct config_cidr *cidrs, size_t max,
+			   size_t *count_r);
 /* Iterate keys: NULL past the end. */
 const char *config_key_name(size_t i);
 void config_free(struct config **_cfg);

@@ -26,13 +26,8 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-/* Limits. A small-business server needs a few hundred at most; beyond
- * these we answer "try later" (RFC 5321 3.8: 421 and close). */
-#define LISTEN_CONN_MAX 1024
-#define LISTEN_CONN_PER_LISTENER_MAX 512
-/* One office behind NAT shares an address: 20 people with IMAP clients
- * keeping a few connections each, plus their phones. */
-#define LISTEN_CONN_PER_IP_MAX 64
+/* Connection limits are config keys (limits.connections*, reloadable);
+ * beyond them we answer "try later" (RFC 5321 3.8: 421 and close). */
 /* Refused conns live until their reply is read; past this many extra we
  * drop without a reply rather than spend memory being polite. */
 #define LISTEN_REFUSING_MAX 64
@@ -270,7 +265,7 @@ static void listen_open(struct conn *conn, void *ctx)
 {
 	struct listener *l = ctx;
 
-	if (conn_count_peer(conn_peer(conn)) > LISTEN_CONN_PER_IP_MAX) {
+	if (conn_count_peer(conn_peer(conn)) > loop_config()->conn_max_per_ip) {
 		listen_refuse(conn, LISTEN_REFUSE_BUSY_IP);
 		return;
 	}
@@ -287,20 +282,21 @@ static void listen_on_accept(struct evconnlistener *evl, evutil_socket_t fd,
 	static const enum listen_refusal busy = LISTEN_REFUSE_BUSY;
 	struct listener *l = ctx;
 	struct ssl_ctx_st *tls = NULL;
+	const struct config *cfg = loop_config();
 
 	if (config_listener_implicit_tls(l->kind) && (tls = tls_server_ctx()) == NULL) {
 		log_error("%s: no TLS context; dropping connection", listen_name(l->kind));
 		close(fd);
 		return;
 	}
-	if (conn_count() >= LISTEN_CONN_MAX + LISTEN_REFUSING_MAX) {
+	if (conn_count() >= cfg->conn_max + LISTEN_REFUSING_MAX) {
 		log_warn("%s: connection dropped without reply reason=serve.busy conns=%u",
 			 listen_name(l->kind), conn_count());
 		close(fd);
 		return;
 	}
-	if (conn_count() >= LISTEN_CONN_MAX ||
-	    conn_count_listener(l->kind) >= LISTEN_CONN_PER_LISTENER_MAX) {
+	if (conn_count() >= cfg->conn_max ||
+	    conn_count_listener(l->kind) >= cfg->conn_max_per_listener) {
 		conn_new(fd, sa, salen, l->kind, tls, listen_open_refused, (void *)&busy);
 		return;
 	}
