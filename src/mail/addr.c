@@ -19,6 +19,7 @@
  * so each error names the production that failed.
  */
 #include "lib/lib.h"
+#include "lib/utf8.h"
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "mail/addr.h"
@@ -28,38 +29,6 @@
 
 /* RFC 5322 3.2.3 atext, beyond letters and digits. */
 static const char atext_specials[] = "!#$%&'*+-/=?^_`{|}~";
-
-/* utf8_char_len - length of the well-formed UTF-8 sequence at s (RFC 3629
- * 4: no overlongs, no surrogates, nothing past U+10FFFF), or 0. */
-static size_t utf8_char_len(const unsigned char *s)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		if (s[0] == 0xe0)
-			lo = 0xa0;
-		else if (s[0] == 0xed)
-			hi = 0x9f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		if (s[0] == 0xf0)
-			lo = 0x90;
-		else if (s[0] == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++) {
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	}
-	return len;
-}
 
 static bool is_atext(unsigned char c)
 {
@@ -106,7 +75,7 @@ static int check_local(const char *local, size_t len, const char **error_r)
 			}
 			i++;
 		} else {
-			size_t n = utf8_char_len(s + i);
+			size_t n = utf8_seq_len(s + i, len - i);
 			if (n == 0 || i + n > len) {
 				*error_r = "local part is not valid UTF-8";
 				return -1;
@@ -274,16 +243,6 @@ const char *addr_domain(const char *addr)
 static const char err_literal_tag[] = "unsupported address literal (only IPv4 and IPv6)";
 #define ADDR_IPV6_TEXT_MAX 45 /* INET6_ADDRSTRLEN - 1: longest IPv6 text form */
 
-/* utf8_len_bounded - utf8_char_len() that never reads past avail bytes. */
-static size_t utf8_len_bounded(const unsigned char *s, size_t avail)
-{
-	unsigned char tmp[4] = { 0, 0, 0, 0 };
-
-	memcpy(tmp, s, avail < 4 ? avail : 4);
-	size_t n = utf8_char_len(tmp);
-	return n <= avail ? n : 0;
-}
-
 static bool is_let_dig(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -318,7 +277,7 @@ int addr_domain_syntax(const char *in, size_t len, bool utf8, const char **error
 			}
 			i++;
 		} else {
-			size_t n = utf8 ? utf8_len_bounded(s + i, len - i) : 0;
+			size_t n = utf8 ? utf8_seq_len(s + i, len - i) : 0;
 			if (n == 0) {
 				*error_r = utf8 ? "domain is not valid UTF-8" : "invalid character in domain";
 				return -1;
@@ -443,7 +402,7 @@ static ssize_t path_utf8(struct path_parser *pp, const char *s, size_t avail)
 		pp->error_r->enhanced = "5.6.7";
 		return -1;
 	}
-	n = utf8_len_bounded((const unsigned char *)s, avail);
+	n = utf8_seq_len((const unsigned char *)s, avail);
 	if (n == 0)
 		return path_error(pp, 501, "address is not valid UTF-8");
 	pp->utf8_seen = true;

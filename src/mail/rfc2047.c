@@ -12,6 +12,7 @@
  * (UTF-8, else Windows-1252) are done here so they need no gconv module.
  */
 #include "lib/lib.h"
+#include "lib/utf8.h"
 #include "lib/base64.h"
 #include "lib/buf.h"
 #include "lib/log.h"
@@ -114,52 +115,9 @@ static void out_append(struct buf *out, const void *data, size_t len)
 		panic("rfc2047: unbounded buffer refused %zu bytes", len);
 }
 
-/* utf8_seq_len - length of the well-formed UTF-8 sequence at s[0..len)
- * (RFC 3629 4: no overlongs, surrogates or code points past U+10FFFF),
- * or 0 when there is none. */
-static size_t utf8_seq_len(const unsigned char *s, size_t len)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		if (s[0] == 0xe0)
-			lo = 0xa0;
-		else if (s[0] == 0xed)
-			hi = 0x9f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		if (s[0] == 0xf0)
-			lo = 0x90;
-		else if (s[0] == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (len < n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++) {
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	}
-	return n;
-}
-
 bool rfc2047_utf8_valid(const void *in, size_t len)
 {
-	const unsigned char *s = in;
-
-	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq_len(s + i, len - i);
-		if (n == 0)
-			return false;
-		i += n;
-	}
-	return true;
+	return utf8_valid(in, len);
 }
 
 static void append_codepoint(struct buf *out, uint32_t cp)

@@ -9,6 +9,7 @@
  * the mailbox layer relies on that to map names to folders one to one.
  */
 #include "lib/lib.h"
+#include "lib/utf8.h"
 #include "lib/buf.h"
 #include "mail/utf7.h"
 
@@ -35,67 +36,6 @@ static int mbase64_value(unsigned char c)
 	if (c == ',')
 		return 63;
 	return -1;
-}
-
-/* utf8_next - the code point at in[*pos], advancing *pos; -1 when the
- * bytes there are not well-formed UTF-8 (RFC 3629 section 4 table). */
-static int utf8_next(const unsigned char *in, size_t len, size_t *pos, uint32_t *cp_r)
-{
-	size_t i = *pos;
-	unsigned char c = in[i];
-	unsigned char lo = 0x80, hi = 0xbf; /* range of the 2nd byte */
-	unsigned n;
-	uint32_t cp;
-
-	if (c < 0x80) {
-		*cp_r = c;
-		*pos = i + 1;
-		return 0;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 1;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 2;
-		cp = c & 0x0f;
-		if (c == 0xe0)
-			lo = 0xa0; /* overlong */
-		else if (c == 0xed)
-			hi = 0x9f; /* surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 3;
-		cp = c & 0x07;
-		if (c == 0xf0)
-			lo = 0x90; /* overlong */
-		else if (c == 0xf4)
-			hi = 0x8f; /* past U+10FFFF */
-	} else {
-		return -1;
-	}
-	if (len - i - 1 < n)
-		return -1;
-	for (unsigned k = 1; k <= n; k++) {
-		unsigned char b = in[i + k];
-		if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xbf))
-			return -1;
-		cp = (cp << 6) | (b & 0x3f);
-	}
-	*cp_r = cp;
-	*pos = i + 1 + n;
-	return 0;
-}
-
-bool utf8_valid(const void *data, size_t size)
-{
-	const unsigned char *in = data;
-	size_t pos = 0;
-	uint32_t cp;
-
-	while (pos < size) {
-		if (utf8_next(in, size, &pos, &cp) < 0)
-			return false;
-	}
-	return true;
 }
 
 static int utf8_put(struct buf *out, uint32_t cp)

@@ -13,13 +13,10 @@
 #define POSTINO_UTF7_H
 
 #include "lib/lib.h"
+#include "lib/utf8.h" /* utf8_valid, for callers that check names */
 
 struct buf;
 
-/* utf8_valid - well-formed UTF-8 (RFC 3629 section 4): no overlong forms,
- * no surrogates, nothing past U+10FFFF. NUL bytes count as valid. NULL
- * with size 0 is valid. */
-bool utf8_valid(const void *data, size_t size);
 
 /* utf7_encode - UTF-8 in[0..len) to modified UTF-7, appended to out.
  * -1 (error_r) for invalid UTF-8, a NUL, or out's limit reached. */
