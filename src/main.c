@@ -24,6 +24,7 @@ struct command_group {
 static const struct command_group groups[] = {
 	GROUP(init), GROUP(serve), GROUP(domain), GROUP(user),
 	GROUP(alias), GROUP(autoreply), GROUP(log), GROUP(reasons),
+	GROUP(screen), GROUP(why),
 };
 
 static void usage_all(FILE *fp)

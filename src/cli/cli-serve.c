@@ -24,7 +24,9 @@
 #include "core/privs.h"
 #include "core/tls.h"
 #include "core/worker.h"
+#include "imap/imap.h"
 #include "smtp/smtp.h"
+#include "pop3/pop3.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 
@@ -49,10 +51,10 @@ static listen_accept_fn *const serve_protocols[LISTENER_COUNT] = {
 	[LISTENER_SMTP] = smtp_accept,
 	[LISTENER_SUBMISSION] = smtp_accept,
 	[LISTENER_SUBMISSIONS] = smtp_accept,
-	[LISTENER_IMAP] = NULL,
-	[LISTENER_IMAPS] = NULL,
-	[LISTENER_POP3] = NULL,
-	[LISTENER_POP3S] = NULL,
+	[LISTENER_IMAP] = imap_accept,
+	[LISTENER_IMAPS] = imap_accept,
+	[LISTENER_POP3] = pop3_accept,
+	[LISTENER_POP3S] = pop3_accept,
 	[LISTENER_HTTP] = NULL,
 };
 

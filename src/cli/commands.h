@@ -21,5 +21,7 @@ CLI_GROUP(alias);
 CLI_GROUP(autoreply);
 CLI_GROUP(log);
 CLI_GROUP(reasons);
+CLI_GROUP(screen);
+CLI_GROUP(why);
 
 #endif

@@ -159,6 +159,22 @@ static const struct config_key keys[] = {
 	  .comment = "networks never blocked or locked out, e.g. 192.168.1.0/24,::1 (empty = none; "
 		     "loopback is not trusted by default: a webmail or proxy on this host should be "
 		     "listed here)" },
+	/* ---- imap (src/imap/) ---- */
+	{ .key = "imap.protocol-log", .type = CONFIG_TYPE_BOOL, .def = "no",
+	  .offset = OFF(imap_protocol_log), .reloadable = true,
+	  .comment = "log every IMAP command and response line (passwords masked, message data "
+		     "not logged)" },
+	{ .key = "imap.login-timeout", .type = CONFIG_TYPE_UINT, .def = "60",
+	  .offset = OFF(imap_login_timeout), .min = 5, .max = 3600, .reloadable = true,
+	  .comment = "seconds a client may stay connected without logging in" },
+	{ .key = "imap.idle-timeout", .type = CONFIG_TYPE_UINT, .def = "1800",
+	  .offset = OFF(imap_idle_timeout), .min = 10, .max = 86400, .reloadable = true,
+	  .comment = "seconds of silence (IDLE included) before a logged-in client is logged out; "
+		     "RFC 9051 5.4 asks for at least 1800" },
+	{ .key = "imap.max-connections-per-user", .type = CONFIG_TYPE_UINT, .def = "20",
+	  .offset = OFF(imap_max_connections_per_user), .min = 1, .max = 10000, .reloadable = true,
+	  .comment = "IMAP sessions one account may have open at once (phones, laptops, "
+		     "webmail)" },
 };
 
 static const bool implicit_tls[LISTENER_COUNT] = {

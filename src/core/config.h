@@ -58,6 +58,11 @@ struct config {
 	uint64_t screen_account_lock;
 	uint64_t screen_failure_delay_ms; /* a refused login is answered this late */
 	char *screen_trusted;             /* CIDR list never screened; "" = none */
+	/* imap.* (src/imap/) */
+	bool imap_protocol_log;
+	uint64_t imap_login_timeout;      /* seconds before login */
+	uint64_t imap_idle_timeout;       /* seconds once logged in, IDLE included */
+	uint64_t imap_max_connections_per_user;
 };
 
 /* Networks in one list key (screen.trusted). */

@@ -742,6 +742,48 @@ static void conn_drain_one(struct conn *conn, const char *reason)
 	}
 }
 
+static bool conn_kick_one(struct conn *conn, const char *reason)
+{
+	switch (conn->state) {
+	case CONN_STATE_OPEN:
+		if (conn->handler != NULL && conn->handler->kick != NULL) {
+			conn->handler->kick(conn, conn->ctx, reason);
+			return true;
+		}
+		conn_close(conn, reason);
+		return true;
+	case CONN_STATE_HANDSHAKE:
+	case CONN_STATE_STARTTLS:
+		conn_close(conn, reason);
+		return true;
+	case CONN_STATE_FLUSHING:
+	case CONN_STATE_LINGER:
+	case CONN_STATE_CLOSED:
+		return false; /* already on its way out */
+	}
+	return false;
+}
+
+unsigned conn_kick_peers(conn_peer_match_fn *match, const void *arg, const char *reason)
+{
+	uint64_t *ids = xcalloc(conn_total + 1, sizeof(*ids));
+	unsigned kicked = 0;
+	size_t n = 0;
+	struct conn *c;
+
+	/* by id, so a kick may close any of them (conn_each's reasoning) */
+	TAILQ_FOREACH(c, &conns, entry) {
+		if (match(c->peer, arg))
+			ids[n++] = c->id;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((c = conn_lookup(ids[i])) != NULL && conn_kick_one(c, reason))
+			kicked++;
+	}
+	free(ids);
+	return kicked;
+}
+
 void conn_drain_all(void)
 {
 	conn_each(conn_drain_one, "server shutting down");

@@ -36,6 +36,10 @@ struct conn_handler {
 	void (*drain)(struct conn *conn, void *ctx);
 	/* conn_starttls() completed; a failed handshake closes instead. */
 	void (*tls_ready)(struct conn *conn, void *ctx);
+	/* The peer must go (screening blocked its address): say goodbye
+	 * with the words of reason (a core/reason.c code) and conn_finish().
+	 * NULL = close now, without a reply. */
+	void (*kick)(struct conn *conn, void *ctx, const char *reason);
 	/* Called once when the connection goes away, whoever closed it:
 	 * forget the conn and free the session with loop_defer_free(). */
 	void (*closed)(struct conn *conn, void *ctx, const char *reason);
@@ -97,6 +101,13 @@ void conn_close(struct conn *conn, const char *reason);
 unsigned conn_count(void);
 unsigned conn_count_listener(enum listener_kind kind);
 unsigned conn_count_peer(const char *peer);
+/* Whether a peer address is one to kick (arg is the caller's). */
+typedef bool conn_peer_match_fn(const char *peer, const void *arg);
+/* Kick every open connection whose peer matches (handler kick, or a
+ * close): screening ends all sessions of an address it blocks. The
+ * current callback's own conn may be among them; it stays valid until
+ * that callback returns. Returns how many were kicked. */
+unsigned conn_kick_peers(conn_peer_match_fn *match, const void *arg, const char *reason);
 /* Shutdown: ask each session to finish (handler drain) or close it. */
 void conn_drain_all(void);
 void conn_close_all(const char *reason);

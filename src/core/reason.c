@@ -293,6 +293,93 @@ static const struct reason reasons[] = {
 			 "so the refusal is permanent and the sender gets a bounce at once.",
 	  .fix = "Free space in the mailbox, raise its quota, or set smtp.quota-temporary = yes." },
 
+	/* ---- pop3 ---- */
+	/* src/pop3/: POP3 (RFC 1939) on 110 (STLS, RFC 2595) and 995. The POP3
+	 * column is the RFC 2449 / RFC 3206 response code ("-ERR [CODE] text");
+	 * RFC 2449 8 allows only IN-USE, LOGIN-DELAY, SYS/TEMP, SYS/PERM and
+	 * AUTH, so most protocol errors carry none. */
+	{ .code = "pop3.unknown-command", .text = "Unknown command",
+	  .explanation = "The client sent a POP3 command this server does not implement (APOP, "
+			 "LAST and RPOP are not offered)." },
+	{ .code = "pop3.syntax", .text = "Invalid arguments",
+	  .explanation = "A command's arguments were missing, extra or malformed (a message number "
+			 "that is not a positive decimal number, TOP without a line count, ...)." },
+	{ .code = "pop3.bad-sequence", .text = "Command not valid in this state",
+	  .explanation = "A command came in the wrong state (RFC 1939 3): STAT before login, USER "
+			 "after login, PASS without USER, STLS after login." },
+	{ .code = "pop3.line-too-long", .text = "Line too long",
+	  .explanation = "A command line exceeded 255 octets (RFC 2449 4), or a PASS/AUTH line the "
+			 "SASL limit; it was discarded and the session went on." },
+	{ .code = "pop3.too-many-errors", .text = "Too many bad commands, closing connection",
+	  .explanation = "The client sent 20 unknown, malformed or out-of-state commands in one "
+			 "session; the server closed it without applying any deletion.",
+	  .fix = "Look at the client's protocol log (pop3.protocol-log = yes)." },
+	{ .code = "pop3.timeout", .text = "Disconnected for inactivity",
+	  .explanation = "The client sent nothing for pop3.timeout (RFC 1939 3: at least 10 "
+			 "minutes). The connection was closed without a reply and without entering "
+			 "the UPDATE state, so nothing was deleted." },
+	{ .code = "pop3.shutdown", .pop3 = "SYS/TEMP", .text = "Server shutting down, try again later",
+	  .explanation = "The server was stopping; the session was closed without applying its "
+			 "deletions (only QUIT applies them)." },
+	{ .code = "pop3.auth-encryption-required", .pop3 = "AUTH",
+	  .text = "Plaintext authentication disallowed on non-secure connections: use STLS or "
+		  "port 995",
+	  .explanation = "USER, PASS or AUTH before STLS on port 110 (RFC 2595 2.4, as Dovecot's "
+			 "disable_plaintext_auth): passwords never cross the network in clear. CAPA "
+			 "offers USER and SASL only once TLS is active.",
+	  .fix = "Configure the mail client for STARTTLS on port 110 or SSL/TLS on port 995." },
+	{ .code = "pop3.tls-active", .text = "TLS already active",
+	  .explanation = "STLS on a connection that is already encrypted (RFC 2595 4)." },
+	{ .code = "pop3.tls-unavailable", .pop3 = "SYS/TEMP", .text = "TLS not available, try again later",
+	  .explanation = "STLS could not be started (no certificate loaded).",
+	  .fix = "Check tls.cert and tls.key and the server log." },
+	{ .code = "pop3.auth-mechanism", .text = "Unsupported authentication mechanism; use PLAIN",
+	  .explanation = "AUTH named a SASL mechanism other than PLAIN (RFC 5034, RFC 4616)." },
+	{ .code = "pop3.auth-syntax", .text = "Invalid authentication data",
+	  .explanation = "The SASL response was not valid base64 or not a valid PLAIN message "
+			 "(RFC 4616 2), or too long." },
+	{ .code = "pop3.auth-cancelled", .text = "Authentication cancelled",
+	  .explanation = "The client cancelled the AUTH exchange with '*' (RFC 5034 4)." },
+	{ .code = "policy.pop3-disabled", .pop3 = "SYS/PERM",
+	  .text = "POP3 access is disabled for this mailbox, contact your administrator",
+	  .explanation = "The password was right but the mailbox has can-pop3=no (F12): it still "
+			 "receives mail, and IMAP or webmail may be allowed, but POP3 clients cannot "
+			 "log in.",
+	  .fix = "postino user set ADDR can-pop3=yes" },
+	{ .code = "pop3.in-use", .pop3 = "IN-USE",
+	  .text = "Mailbox is in use by another POP3 session, try again later",
+	  .explanation = "The login succeeded but another POP3 session of the same mailbox is open "
+			 "(RFC 1939 8: one maildrop lock per mailbox; RFC 2449 8.1.1 IN-USE). The "
+			 "lock ends with that session.",
+	  .fix = "Look for two devices (or two accounts in one client) downloading the same "
+		 "mailbox; postino log --service pop3 --account ADDR shows both." },
+	{ .code = "pop3.store-error", .pop3 = "SYS/TEMP",
+	  .text = "Mailbox could not be read, try again later",
+	  .explanation = "The mailbox's index or Maildir could not be opened, read or updated (I/O "
+			 "error, permissions, a damaged index); the detail has the index's error.",
+	  .fix = "Check the server log, disk health and the data directory's ownership." },
+	{ .code = "pop3.no-message", .text = "No such message",
+	  .explanation = "A message number beyond the maildrop listed at login." },
+	{ .code = "pop3.message-deleted", .text = "Message is deleted",
+	  .explanation = "The message was marked deleted (DELE) in this session; RSET unmarks it "
+			 "(RFC 1939 5)." },
+	{ .code = "pop3.message-gone", .text = "Message was removed by another client",
+	  .explanation = "The message was in the maildrop at login but another client (IMAP, "
+			 "webmail) expunged it since; its number stays valid but it cannot be read." },
+	{ .code = "pop3.update", .text = "maildrop updated",
+	  .explanation = "QUIT in the TRANSACTION state: the messages marked with DELE were "
+			 "removed and the retrieved ones marked \\Seen (RFC 1939 6); the detail counts "
+			 "them." },
+	{ .code = "pop3.update-failed", .pop3 = "SYS/TEMP",
+	  .text = "Some deleted messages not removed, try again later",
+	  .explanation = "QUIT could not apply every deletion (RFC 1939 6); the messages stay and "
+			 "the client deletes them again next time.",
+	  .fix = "Check the server log and disk health." },
+	{ .code = "pop3.aborted", .text = "session ended without QUIT: nothing deleted",
+	  .explanation = "A logged-in POP3 session ended by a dropped connection, timeout, "
+			 "shutdown or error, not by QUIT; per RFC 1939 6 no message it marked deleted "
+			 "was removed. The detail counts what it had retrieved and marked." },
+
 	/* ---- policy ---- */
 	/* src/directory/policy.c: who may do what. Protocols reply with these
 	 * rows; `why` reads the same codes from the journal. */
@@ -307,7 +394,7 @@ static const struct reason reasons[] = {
 	  .explanation = "Unknown account, no password set, or wrong password.",
 	  .fix = "Check the user name (the full address) and reset the password with "
 		 "postino user passwd ADDR." },
-	{ .code = "policy.auth-disabled", .smtp = "535 5.7.8", .imap = "AUTHORIZATIONFAILED",
+	{ .code = "policy.auth-disabled", .smtp = "535 5.7.8", .imap = "CONTACTADMIN",
 	  .pop3 = "AUTH", .text = "Authentication failed: account disabled, contact your administrator",
 	  .explanation = "The password was right but the account is disabled; the admin's reason is "
 			 "in the journal, not in the reply.",
@@ -404,6 +491,136 @@ static const struct reason reasons[] = {
 	  .text = "Message was expunged by another session",
 	  .explanation = "The message's file vanished between the client's view and the command "
 			 "(another session or tool expunged it)." },
+
+	/* ---- screening ---- */
+	/* directory/screen.c (F20): failed logins counted per client address
+	 * and per account; blocks and locks expire by themselves. */
+	{ .code = "screen.ip-block", .text = "address blocked after failed logins",
+	  .explanation = "Too many failed logins came from one client address (an IPv6 client's "
+			 "whole /64) within screen.ip-window, across every account and protocol: "
+			 "password guessing or spraying. New connections from it are refused and its "
+			 "open sessions were closed until the time in the detail, which also names the "
+			 "logins tried.",
+	  .fix = "postino screen unblock IP (once the client is fixed or known), or list the "
+		 "network in screen.trusted" },
+	{ .code = "screen.ip-blocked", .smtp = "421 4.7.0", .imap = "UNAVAILABLE", .pop3 = "SYS/TEMP",
+	  .text = "Too many failed logins from your address, try again later",
+	  .explanation = "A connection or login from an address that screening has blocked was "
+			 "refused with the protocol's temporary-failure reply (or an open session of "
+			 "it was closed when the block began).",
+	  .fix = "postino screen list shows until when; postino screen unblock IP lifts it" },
+	{ .code = "screen.account-lock", .text = "account locked after failed logins",
+	  .explanation = "Too many failed logins to one account within screen.account-window: "
+			 "someone has a wrong password (an old phone, a forgotten change) or is "
+			 "guessing. Until the time in the detail even the right password is refused; "
+			 "the detail names the addresses the failures came from.",
+	  .fix = "postino screen unblock ADDR, then fix (or block) the client that keeps failing" },
+	{ .code = "policy.auth-locked", .smtp = "535 5.7.8", .imap = "AUTHENTICATIONFAILED",
+	  .pop3 = "AUTH",
+	  .text = "Authentication failed: account temporarily locked after too many failed logins, "
+		  "try again later",
+	  .explanation = "A login to an account that screening has locked; the password was not "
+			 "checked. The lock ends by itself (screen.account-lock).",
+	  .fix = "postino screen unblock ADDR" },
+	/* The client hears policy.auth-failed, word for word: these two exist
+	 * only so the journal and `why` can tell the admin which wrong it was. */
+	{ .code = "policy.auth-unknown-user", .text = "login name is not a mailbox",
+	  .explanation = "A login name that is no mailbox was tried. The client got exactly the "
+			 "answer a wrong password gets (policy.auth-failed), after the same work, so "
+			 "names cannot be probed. It counts toward screening.",
+	  .fix = "A real user must log in with the full address (postino user list); many names "
+		 "from one address is password spraying, which screening blocks." },
+	{ .code = "policy.auth-no-password", .text = "mailbox has no password",
+	  .explanation = "The mailbox exists but has no password set, so no login can succeed; "
+			 "the client was told the credentials are invalid.",
+	  .fix = "postino user passwd ADDR --password-stdin" },
+	{ .code = "screen.unblock", .text = "block or lock lifted",
+	  .explanation = "An administrator lifted an address block or an account lock; the "
+			 "failures counted against it were forgotten as well." },
+
+	/* ---- imap ---- */
+	/* src/imap/: refusals of the IMAP server itself. Codes are RFC 5530's
+	 * (and RFC 3501's); policy.* and store.* rows answer the rest. */
+	{ .code = "imap.privacy-required", .imap = "PRIVACYREQUIRED",
+	  .text = "Log in over TLS: use STARTTLS first, or port 993",
+	  .explanation = "LOGIN or AUTHENTICATE on port 143 before STARTTLS (RFC 3501 6.2.3, "
+			 "LOGINDISABLED): passwords never cross the network in clear.",
+	  .fix = "Configure the mail client for IMAP with STARTTLS on 143 or SSL/TLS on 993." },
+	{ .code = "imap.auth-mechanism", .imap = "CANNOT",
+	  .text = "Unsupported authentication mechanism; use PLAIN",
+	  .explanation = "AUTHENTICATE named a SASL mechanism other than PLAIN." },
+	{ .code = "imap.too-many-sessions", .imap = "UNAVAILABLE",
+	  .text = "Too many IMAP connections for this account, close some and try again",
+	  .explanation = "The account already has imap.max-connections-per-user IMAP sessions "
+			 "open; usually one device opening connections in a loop, or many devices "
+			 "at once.",
+	  .fix = "Find the client with many connections (postino log --account ADDR --service "
+		 "imap), or raise imap.max-connections-per-user." },
+	{ .code = "imap.too-many-errors", .imap = "CLIENTBUG",
+	  .text = "Too many invalid IMAP commands",
+	  .explanation = "The client sent 20 invalid commands in one session; the server closed "
+			 "it, as Dovecot does.",
+	  .fix = "Look at the client's protocol log (imap.protocol-log = yes)." },
+	{ .code = "imap.timeout", .imap = "UNAVAILABLE",
+	  .text = "Autologout; idle for too long",
+	  .explanation = "The client sent nothing for imap.login-timeout seconds before logging "
+			 "in, or imap.idle-timeout seconds after (RFC 9051 5.4; IDLE included)." },
+	{ .code = "imap.shutdown", .imap = "UNAVAILABLE",
+	  .text = "Server shutting down, try again later",
+	  .explanation = "The server was stopping; the client was told to come back." },
+	{ .code = "imap.tls-unavailable", .imap = "UNAVAILABLE",
+	  .text = "TLS not available, try again later",
+	  .explanation = "STARTTLS could not be started (no certificate loaded).",
+	  .fix = "Check tls.cert and tls.key and the server log." },
+	{ .code = "imap.quota-readonly", .imap = "NOPERM",
+	  .text = "Quotas are set by the administrator",
+	  .explanation = "SETQUOTA (RFC 9208): users cannot change their own quota.",
+	  .fix = "postino user set ADDR quota=SIZE max-messages=N" },
+	{ .code = "policy.imap-disabled", .imap = "CONTACTADMIN",
+	  .text = "IMAP access is disabled for this mailbox, contact your administrator",
+	  .explanation = "The password was right but the mailbox has can-imap=no (F12): it still "
+			 "receives mail, and POP3 or webmail may be allowed, but IMAP clients cannot "
+			 "log in.",
+	  .fix = "postino user set ADDR can-imap=yes" },
+
+	/* ---- why ---- */
+	/* doctor/why.c (F31): findings of `postino why` that no decision row
+	 * already names. */
+	{ .code = "why.no-account", .text = "no such mailbox",
+	  .explanation = "The address is not a mailbox (it may be an alias, which has no login).",
+	  .fix = "postino user add ADDR --password-stdin" },
+	{ .code = "why.service-off", .text = "a login service is off for this mailbox",
+	  .explanation = "can-imap, can-pop3 or can-webmail is no: the mailbox still receives "
+			 "mail, but clients using that service cannot log in.",
+	  .fix = "postino user set ADDR can-imap=yes (or can-pop3, can-webmail)" },
+	{ .code = "why.password-expiring", .text = "password expires soon",
+	  .explanation = "The password will pass password-max-age within a week; then every "
+			 "client login fails with policy.auth-expired.",
+	  .fix = "postino user passwd ADDR --password-stdin, or postino user set ADDR "
+		 "password-max-age=0" },
+	{ .code = "why.login-failures", .text = "recent failed logins",
+	  .explanation = "Logins to the mailbox failed recently; the evidence lists when, from "
+			 "which addresses and why. Enough of them lock the account.",
+	  .fix = "Find the client with the old password (the addresses say where it is)." },
+	{ .code = "why.refusals", .text = "recent refusals",
+	  .explanation = "Mail to or from the mailbox was refused recently; the evidence lists the "
+			 "reason codes, each with its own fix in docs/REASONS.md.",
+	  .fix = "postino log --account ADDR --reason CODE" },
+	{ .code = "why.queue-held", .text = "mail waiting in the queue",
+	  .explanation = "Messages for or from the mailbox wait in the outbound queue (state and "
+			 "last error in the evidence): held until the outbound transport sends them or "
+			 "the mailbox has room again.",
+	  .fix = "postino log --reason smtp.queued, and free space or raise the quota for held "
+		 "local copies" },
+	{ .code = "why.disk-space", .text = "the server's disk is almost full",
+	  .explanation = "The file system holding the data directory has little space left; "
+			 "deliveries fail (deliver.io-error) when it is full.",
+	  .fix = "Free space on the data directory's file system." },
+	{ .code = "why.domain-limits", .text = "the domain is at one of its limits",
+	  .explanation = "The mailbox's domain has reached its max-accounts (no new mailbox can be "
+			 "added; existing ones keep working) or its total quota (its mailboxes stop "
+			 "receiving).",
+	  .fix = "postino domain set DOMAIN max-accounts=N quota=SIZE" },
 };
 
 const struct reason *reason_lookup(const char *code)

@@ -20,6 +20,7 @@
 #include "directory/directory-private.h"
 #include "directory/policy.h"
 
+#include <pthread.h>
 #include <time.h>
 
 static int64_t policy_now_ms(void)
@@ -43,30 +44,130 @@ int policy_domain_is_local(struct db *db, const char *domain)
 
 /* ---- authentication ---- */
 
-int policy_auth(struct db *db, const char *login, const char *password, int64_t now,
-		char **account_r, const char **reason_r)
-{
-	struct account a;
-	int ret = account_get(db, login, &a);
+/* The hash an unknown login (or one without a password) is checked
+ * against, so that it costs the same time as a wrong password and the
+ * answer's timing does not tell which names exist. Made once, with the
+ * cost of real hashes. */
+static char *dummy_hash;
+static pthread_once_t dummy_hash_once = PTHREAD_ONCE_INIT;
 
-	if (ret < 0)
+static void dummy_hash_make(void)
+{
+	const char *error;
+
+	if (password_hash("postino: no account has this password", &dummy_hash, &error) < 0) {
+		log_warn("policy: cannot make the dummy hash: %s", error);
+		dummy_hash = NULL;
+	}
+}
+
+static void verify_dummy(const char *password)
+{
+	(void)pthread_once(&dummy_hash_once, dummy_hash_make);
+	if (dummy_hash != NULL)
+		(void)password_verify(password, dummy_hash);
+}
+
+/* auth_failure - which kind of wrong the credentials are, or NULL. */
+static const char *auth_failure(int found, const struct account *a, const char *password)
+{
+	if (found == 0) {
+		verify_dummy(password);
+		return "policy.auth-unknown-user";
+	}
+	if (a->password_hash == NULL) {
+		verify_dummy(password);
+		return "policy.auth-no-password";
+	}
+	return password_verify(password, a->password_hash) ? NULL : "policy.auth-failed";
+}
+
+/* Login services an account may have turned off (F12), each with the
+ * refusal its clients hear. SMTP is not here: can-send is asked when mail
+ * is submitted (policy_may_send), not at login. */
+static const struct {
+	const char *service;
+	size_t flag;        /* offsetof(struct account, can_*) */
+	const char *reason;
+} login_services[] = {
+	{ "imap", offsetof(struct account, can_imap), "policy.imap-disabled" },
+	{ "pop3", offsetof(struct account, can_pop3), "policy.pop3-disabled" },
+};
+
+/* service_refusal - why service is off for account a, or NULL. */
+static const char *service_refusal(const struct account *a, const char *service)
+{
+	for (size_t i = 0; service != NULL && i < N_ELEMENTS(login_services); i++) {
+		if (strcmp(login_services[i].service, service) == 0)
+			return *(const bool *)((const char *)a + login_services[i].flag)
+				       ? NULL : login_services[i].reason;
+	}
+	return NULL;
+}
+
+int policy_auth(struct db *db, const struct policy_auth_request *req,
+		struct policy_auth_result *result_r)
+{
+	struct screen_who who = { .service = req->service, .ip = req->ip, .login = req->login,
+				  .sid = req->sid };
+	const char *failure, *why;
+	struct account a;
+	int ret;
+
+	memset(result_r, 0, sizeof(*result_r));
+	if (req->screen != NULL) {
+		ret = screen_check_login(db, req->screen, req->ip, req->login, req->now_ms, &why,
+					 &result_r->block);
+		if (ret < 0)
+			return -1;
+		if (ret > 0) {
+			result_r->ip_blocked = strcmp(why, SCREEN_REASON_IP_BLOCKED) == 0;
+			result_r->reason = result_r->journal_reason = why;
+			/* guessing at a locked account still counts against the address */
+			who.login_locked = true;
+			if (!result_r->ip_blocked &&
+			    screen_login_failed(db, req->screen, &who, req->now_ms,
+						&result_r->screen) == 0)
+				result_r->ip_blocked = result_r->screen.ip_blocked_now;
+			return POLICY_DENY;
+		}
+	}
+	if ((ret = account_get(db, req->login, &a)) < 0)
 		return -1;
 	/* the password first: an attacker without it learns nothing about
-	 * whether the account is disabled or expired */
-	if (ret == 0 || a.password_hash == NULL || !password_verify(password, a.password_hash)) {
+	 * whether the account exists, is disabled or expired */
+	if ((failure = auth_failure(ret, &a, req->password)) != NULL) {
 		account_clear(&a);
-		return deny(reason_r, "policy.auth-failed");
+		result_r->reason = "policy.auth-failed";
+		result_r->journal_reason = failure;
+		/* a failure that cannot be counted is still a failure */
+		if (req->screen != NULL &&
+		    screen_login_failed(db, req->screen, &who, req->now_ms, &result_r->screen) == 0)
+			result_r->ip_blocked = result_r->screen.ip_blocked_now;
+		return POLICY_DENY;
 	}
+	/* the right password: none of these is a guess, none is counted */
 	if (a.disabled)
-		ret = deny(reason_r, "policy.auth-disabled");
-	else if (password_expired(&a, now))
-		ret = deny(reason_r, "policy.auth-expired");
+		ret = deny(&result_r->reason, "policy.auth-disabled");
+	else if ((why = service_refusal(&a, req->service)) != NULL)
+		ret = deny(&result_r->reason, why);
+	else if (password_expired(&a, req->now_ms / 1000))
+		ret = deny(&result_r->reason, "policy.auth-expired");
 	else {
-		*account_r = xstrdup(a.address);
+		result_r->account = xstrdup(a.address);
+		if (req->screen != NULL)
+			(void)screen_login_succeeded(db, &who);
 		ret = POLICY_ALLOW;
 	}
+	result_r->journal_reason = result_r->reason;
 	account_clear(&a);
 	return ret;
+}
+
+void policy_auth_result_clear(struct policy_auth_result *result)
+{
+	free(result->account);
+	memset(result, 0, sizeof(*result));
 }
 
 /* ---- sending ---- */

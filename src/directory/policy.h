@@ -18,6 +18,7 @@
 
 #include "lib/lib.h"
 #include "directory/directory.h"
+#include "directory/screen.h"
 
 struct addr_path;
 struct db;
@@ -56,12 +57,51 @@ struct policy_rcpt_result {
 	char detail[256];           /* for the journal, never for the client */
 };
 
-/* policy_auth - may login authenticate with password? Hashes, so call it
- * on a worker. On allow, *account_r is the canonical address (caller
- * frees). Refusals: policy.auth-failed, policy.auth-disabled,
- * policy.auth-expired. */
-int policy_auth(struct db *db, const char *login, const char *password, int64_t now,
-		char **account_r, const char **reason_r);
+/* One login attempt, from any protocol. */
+struct policy_auth_request {
+	const char *service;   /* "smtp", "imap", "pop3", "http": the journal's service */
+	const char *ip;        /* the client's numeric address */
+	const char *sid;       /* session id for screening's journal rows, or NULL */
+	const char *login;     /* as the client sent it */
+	const char *password;
+	int64_t now_ms;        /* wall clock, epoch milliseconds */
+	/* Screening (directory/screen.h) with these settings; NULL = none
+	 * (tools and tests that only want the password answer). */
+	const struct screen_params *screen;
+};
+
+struct policy_auth_result {
+	char *account;              /* allowed: the canonical address (owned) */
+	/* Denied: what the client is told (a reason row). Wrong password,
+	 * unknown login and no password set all answer policy.auth-failed,
+	 * word for word, so a client cannot tell which. */
+	const char *reason;
+	/* What the journal records: reason, or the exact failure
+	 * (policy.auth-unknown-user, policy.auth-no-password). */
+	const char *journal_reason;
+	/* The client's address is blocked (before, or by this failure): the
+	 * protocol closes every session of it (conn_kick_peer). */
+	bool ip_blocked;
+	struct screen_event screen; /* what this attempt did to screening */
+	struct screen_block block;  /* the block or lock that refused it */
+};
+
+/* policy_auth - may this client log in as login with password? Screening
+ * first (a blocked address or locked account is refused without looking
+ * at the password), then the password, then the account's state. A wrong
+ * password or an unknown login counts as a failure (an attempt at a
+ * locked account counts against the address only); an expired password
+ * or a disabled account proves the password was right and counts for
+ * nothing. Unknown
+ * logins are checked against a dummy hash so both cost the same time.
+ * Hashes, so call it on a worker. Refusals: policy.auth-failed,
+ * policy.auth-disabled, policy.auth-expired, policy.auth-locked,
+ * screen.ip-blocked, and the service's own when the account has it off
+ * (policy.pop3-disabled for req.service "pop3", can-pop3=no). Free the
+ * result with policy_auth_result_clear. */
+int policy_auth(struct db *db, const struct policy_auth_request *req,
+		struct policy_auth_result *result_r);
+void policy_auth_result_clear(struct policy_auth_result *result);
 
 /* policy_may_send - may the authenticated account submit mail at all
  * (disabled, can-send)? */

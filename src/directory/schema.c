@@ -117,6 +117,33 @@ const struct db_migration schema_migrations[] = {
 	  "  recipients INTEGER NOT NULL,"
 	  "  queueid TEXT);"
 	  "CREATE INDEX send_log_account ON send_log(account, time_ms);" },
+	{ 5,
+	  /* Screening (directory/screen.c, F20). One row per counted failed
+	   * login: the windows are counts over these rows, so they survive a
+	   * restart. `login` is the normalised login name, set to NULL when the
+	   * account later logs in (its own count restarts; the address's does
+	   * not). Rows older than the longest window are pruned. */
+	  "CREATE TABLE screen_failures ("
+	  "  id INTEGER PRIMARY KEY,"
+	  "  time_ms INTEGER NOT NULL,"
+	  "  ip TEXT NOT NULL,"
+	  "  login TEXT,"
+	  "  service TEXT NOT NULL);"
+	  "CREATE INDEX screen_failures_ip ON screen_failures(ip, time_ms);"
+	  "CREATE INDEX screen_failures_login ON screen_failures(login, time_ms);"
+	  "CREATE INDEX screen_failures_time ON screen_failures(time_ms);"
+	  /* Blocked addresses and locked accounts, until until_ms (epoch ms).
+	   * `detail` lists where the failures came from (the addresses for a
+	   * lock, the login names tried for a block). Expired rows are pruned;
+	   * the journal keeps the history. */
+	  "CREATE TABLE screen_blocks ("
+	  "  kind TEXT NOT NULL CHECK (kind IN ('ip', 'account')),"
+	  "  subject TEXT NOT NULL,"
+	  "  since_ms INTEGER NOT NULL,"
+	  "  until_ms INTEGER NOT NULL,"
+	  "  failures INTEGER NOT NULL,"
+	  "  detail TEXT,"
+	  "  PRIMARY KEY (kind, subject));" },
 };
 
 const size_t schema_migrations_count = N_ELEMENTS(schema_migrations);

@@ -6,8 +6,15 @@
  * The password is checked on a worker (hashing is slow by design): the
  * session suspends, the job asks directory/policy.c, and the completion
  * finds the session again by id. What the client is told comes from the
- * reason row policy answered with, so "password expired" and "account
- * disabled" reach the user in words, not just as 535.
+ * reason row policy answered with, so "password expired", "account
+ * disabled" and "temporarily locked" reach the user in words, not just
+ * as 535.
+ *
+ * Screening (F20) rides along: policy_auth counts failures and refuses
+ * blocked addresses and locked accounts; when an address gets blocked,
+ * every session from it is closed here (conn_kick_peers). A refusal is
+ * answered after screen.failure-delay-ms on a timer, with the session
+ * suspended, so guessing is slowed without holding the loop or a worker.
  */
 #include "lib/lib.h"
 #include "lib/base64.h"
@@ -18,9 +25,13 @@
 #include "lib/time.h"
 #include "core/conn.h"
 #include "core/dbpool.h"
+#include "core/loop.h"
 #include "core/worker.h"
 #include "directory/policy.h"
+#include "directory/screen.h"
 #include "smtp/smtp-private.h"
+
+#include <event2/event.h>
 
 /* RFC 4616 2: authzid, authcid and passwd are each at most 255 octets
  * of UTF-8; we allow the directory's password limit. */
@@ -35,11 +46,12 @@ enum auth_mech {
 
 struct auth_job {
 	char *login, *password;
-	int64_t now;
+	char sid[32], peer[64];
+	int64_t now_ms;
+	struct screen_params screen; /* a copy: the job must not read the loop's config */
 	/* out */
 	int ret;
-	char *account;
-	const char *reason;
+	struct policy_auth_result result;
 };
 
 static void auth_verify(struct smtp_session *s, const char *login, const char *password);
@@ -202,14 +214,17 @@ static void auth_job_run(void *arg)
 {
 	struct auth_job *job = arg;
 	struct db *db = dbpool_get();
+	struct policy_auth_request req = {
+		.service = "smtp",
+		.ip = job->peer,
+		.sid = job->sid,
+		.login = job->login,
+		.password = job->password,
+		.now_ms = job->now_ms,
+		.screen = &job->screen,
+	};
 
-	/* Screening (F20: failures per IP and per account) plugs in here. */
-	if (db == NULL) {
-		job->ret = -1;
-		return;
-	}
-	job->ret = policy_auth(db, job->login, job->password, job->now, &job->account,
-			       &job->reason);
+	job->ret = db == NULL ? -1 : policy_auth(db, &req, &job->result);
 	explicit_bzero(job->password, strlen(job->password));
 }
 
@@ -218,8 +233,69 @@ static void auth_job_free(struct auth_job *job)
 	explicit_bzero(job->password, strlen(job->password));
 	free(job->password);
 	free(job->login);
-	free(job->account);
+	policy_auth_result_clear(&job->result);
 	free(job);
+}
+
+static void auth_on_delay(evutil_socket_t fd, short what, void *ctx)
+{
+	struct smtp_session *s = ctx;
+	const char *reason = s->auth_delay_reason;
+
+	s->auth_delay_reason = NULL;
+	if (s->conn == NULL || s->state == SMTP_STATE_QUIT || reason == NULL)
+		return;
+	smtp_reply_reason(s, reason, NULL);
+	smtp_session_resume(s);
+}
+
+/* auth_refuse_later - the 535 after screen.failure-delay-ms; the session
+ * stays suspended until then, so pipelined guesses wait too. */
+static void auth_refuse_later(struct smtp_session *s, const char *reason)
+{
+	uint64_t ms = s->cfg->screen_failure_delay_ms;
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	if (ms == 0) {
+		smtp_reply_reason(s, reason, NULL);
+		smtp_session_resume(s);
+		return;
+	}
+	if (s->auth_delay == NULL)
+		s->auth_delay = evtimer_new(loop_base(), auth_on_delay, s);
+	s->auth_delay_reason = reason;
+	evtimer_add(s->auth_delay, &tv);
+}
+
+/* auth_refused - journal the refusal under its exact code (the client
+ * hears the row of result.reason), then close the address's sessions if
+ * it is blocked, or answer after the delay. */
+static void auth_refused(struct smtp_session *s, struct auth_job *job)
+{
+	const struct policy_auth_result *r = &job->result;
+	char login[SCREEN_SUBJECT_MAX], until[32], detail[SCREEN_SUBJECT_MAX + 64];
+
+	screen_login_key(job->login, login, sizeof(login));
+	detail[0] = '\0';
+	if (r->block.until_ms > 0) {
+		time_format_iso(r->block.until_ms / 1000, until, sizeof(until));
+		(void)snprintf(detail, sizeof(detail), "%s until %s", r->block.subject, until);
+	} else if (r->screen.counted) {
+		(void)snprintf(detail, sizeof(detail),
+			       "failures counted: %" PRIu64 " from this address, %" PRIu64
+			       " for this login",
+			       r->screen.ip_failures, r->screen.account_failures);
+	}
+	log_info("smtp auth failed sid=%s peer=%s login=%.100s reason=%s", s->sid, s->peer, login,
+		 r->journal_reason);
+	smtp_journal(s, "refuse", r->journal_reason, login, NULL, NULL,
+		     detail[0] != '\0' ? detail : NULL);
+	if (r->ip_blocked) {
+		/* this session is one of them: it gets the 421 and closes */
+		conn_kick_peers(screen_same_address, s->peer, SCREEN_REASON_IP_BLOCKED);
+		return;
+	}
+	auth_refuse_later(s, r->reason);
 }
 
 static void auth_job_done(uint64_t id, void *arg)
@@ -233,21 +309,19 @@ static void auth_job_done(uint64_t id, void *arg)
 	}
 	auth_end(s);
 	if (job->ret == POLICY_ALLOW) {
-		s->account = job->account;
-		job->account = NULL;
+		s->account = job->result.account;
+		job->result.account = NULL;
 		log_info("smtp auth sid=%s peer=%s account=%s", s->sid, s->peer, s->account);
 		smtp_journal(s, "allow", "policy.auth-ok", s->account, NULL, NULL, NULL);
 		smtp_reply_reason(s, "policy.auth-ok", NULL);
+		smtp_session_resume(s);
 	} else if (job->ret == POLICY_DENY) {
-		log_info("smtp auth failed sid=%s peer=%s login=%.100s reason=%s", s->sid, s->peer,
-			 job->login, job->reason);
-		smtp_journal(s, "refuse", job->reason, job->login, NULL, NULL, NULL);
-		smtp_reply_reason(s, job->reason, NULL);
+		auth_refused(s, job);
 	} else {
 		smtp_refuse(s, "smtp.auth-tempfail", job->login, "directory lookup failed");
+		smtp_session_resume(s);
 	}
 	auth_job_free(job);
-	smtp_session_resume(s);
 }
 
 static void auth_verify(struct smtp_session *s, const char *login, const char *password)
@@ -256,7 +330,11 @@ static void auth_verify(struct smtp_session *s, const char *login, const char *p
 
 	job->login = xstrdup(login);
 	job->password = xstrdup(password);
-	job->now = time_now();
+	job->now_ms = screen_now_ms();
+	if (str_copy(job->sid, s->sid, sizeof(job->sid)) < 0 ||
+	    str_copy(job->peer, s->peer, sizeof(job->peer)) < 0)
+		panic("smtp: sid or peer does not fit the auth job");
+	screen_params_from_config(s->cfg, &job->screen);
 	smtp_session_suspend(s);
 	worker_submit(auth_job_run, auth_job_done, s->id, job);
 }

@@ -141,6 +141,8 @@ struct smtp_session {
 	/* AUTH exchange (cmd-auth.c) */
 	int auth_mech;              /* enum in cmd-auth.c */
 	char *auth_login;           /* LOGIN: the user name while the password is asked */
+	struct event *auth_delay;   /* a refusal held back by screen.failure-delay-ms */
+	const char *auth_delay_reason;
 
 	struct smtp_tx *tx;
 	/* BDAT chunk being read (cmd-data.c); its octets are always consumed,

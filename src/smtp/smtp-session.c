@@ -21,11 +21,13 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "lib/time.h"
 #include "core/conn.h"
 #include "core/dbpool.h"
 #include "core/journal.h"
 #include "core/loop.h"
 #include "core/reason.h"
+#include "directory/screen.h"
 #include "smtp/smtp.h"
 #include "smtp/smtp-private.h"
 
@@ -53,6 +55,7 @@ static void smtp_on_input(struct conn *conn, void *ctx);
 static void smtp_on_timeout(struct conn *conn, void *ctx);
 static void smtp_on_drain(struct conn *conn, void *ctx);
 static void smtp_on_tls_ready(struct conn *conn, void *ctx);
+static void smtp_on_kick(struct conn *conn, void *ctx, const char *reason);
 static void smtp_on_closed(struct conn *conn, void *ctx, const char *reason);
 
 static const struct conn_handler smtp_handler = {
@@ -60,6 +63,7 @@ static const struct conn_handler smtp_handler = {
 	.timeout = smtp_on_timeout,
 	.drain = smtp_on_drain,
 	.tls_ready = smtp_on_tls_ready,
+	.kick = smtp_on_kick,
 	.closed = smtp_on_closed,
 };
 
@@ -267,6 +271,30 @@ static void smtp_on_greet_timer(evutil_socket_t fd, short what, void *ctx)
 		smtp_greet(s);
 }
 
+/* smtp_screened - an address that screening blocked is answered 421
+ * before any greeting (RFC 5321 3.1, 4.2.3: a server may refuse a
+ * connection with 421) and closed. Only logged, not journalled: the block
+ * itself is in the journal, and a bot retrying would fill it. */
+static bool smtp_screened(struct smtp_session *s)
+{
+	const struct reason *r = reason_lookup(SCREEN_REASON_IP_BLOCKED);
+	struct screen_params sp;
+	struct screen_block b;
+	char until[32], text[SMTP_REPLY_MAX];
+
+	screen_params_from_config(s->cfg, &sp);
+	if (screen_check_connect(dbpool_get(), &sp, s->peer, screen_now_ms(), &b) <= 0)
+		return false;
+	time_format_iso(b.until_ms / 1000, until, sizeof(until));
+	/* a cut text still starts with the row's words */
+	(void)snprintf(text, sizeof(text), "%s (blocked until %s)", r->text, until);
+	log_info("smtp refuse sid=%s peer=%s reason=%s until=%s", s->sid, s->peer,
+		 SCREEN_REASON_IP_BLOCKED, until);
+	smtp_reply_reason(s, SCREEN_REASON_IP_BLOCKED, text);
+	smtp_session_close(s, "address blocked by screening");
+	return true;
+}
+
 void smtp_accept(struct conn *conn, enum listener_kind kind)
 {
 	struct smtp_session *s = xcalloc(1, sizeof(*s));
@@ -282,6 +310,8 @@ void smtp_accept(struct conn *conn, enum listener_kind kind)
 	smtp_session_hash_add(s);
 	conn_set_handler(conn, &smtp_handler, s);
 	conn_set_idle_timeout(conn, (unsigned)(s->cfg->smtp_timeout * 1000));
+	if (smtp_screened(s))
+		return;
 	if (kind == LISTENER_SMTP && s->cfg->smtp_greeting_delay_ms > 0) {
 		struct timeval tv = { (time_t)(s->cfg->smtp_greeting_delay_ms / 1000),
 				      (suseconds_t)(s->cfg->smtp_greeting_delay_ms % 1000) * 1000 };
@@ -395,6 +425,23 @@ static void smtp_on_tls_ready(struct conn *conn, void *ctx)
 	cmd_starttls_ready(ctx);
 }
 
+/* smtp_on_kick - screening blocked this client's address: 421 (RFC 5321
+ * 3.8 allows it at any point) and close, whatever the session was doing;
+ * a message not yet acknowledged is the sender's to retry. */
+static void smtp_on_kick(struct conn *conn, void *ctx, const char *reason)
+{
+	struct smtp_session *s = ctx;
+
+	if (s->state == SMTP_STATE_QUIT)
+		return;
+	log_info("smtp kick sid=%s peer=%s reason=%s state=%s", s->sid, s->peer, reason,
+		 smtp_state_name(s->state));
+	smtp_journal(s, "refuse", reason, s->account, NULL, s->tx != NULL ? s->tx->id : NULL,
+		     "session closed");
+	smtp_reply_reason(s, reason, NULL);
+	smtp_session_close(s, "address blocked by screening");
+}
+
 static void smtp_session_free(void *ptr)
 {
 	struct smtp_session *s = ptr;
@@ -402,6 +449,8 @@ static void smtp_session_free(void *ptr)
 	smtp_tx_free(&s->tx);
 	if (s->greet_timer != NULL)
 		event_free(s->greet_timer);
+	if (s->auth_delay != NULL)
+		event_free(s->auth_delay);
 	free(s->account);
 	if (s->auth_login != NULL)
 		explicit_bzero(s->auth_login, strlen(s->auth_login));
@@ -415,6 +464,8 @@ static void smtp_on_closed(struct conn *conn, void *ctx, const char *reason)
 
 	if (s->greet_timer != NULL)
 		evtimer_del(s->greet_timer);
+	if (s->auth_delay != NULL)
+		evtimer_del(s->auth_delay);
 	s->conn = NULL;
 	smtp_session_hash_remove(s);
 	loop_defer_free(smtp_session_free, s);

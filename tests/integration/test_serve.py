@@ -23,10 +23,14 @@ GREETINGS = {
     "smtp": b"220 mail.example.test ESMTP postino\r\n",
     "submission": b"220 mail.example.test ESMTP postino\r\n",
     "submissions": b"220 mail.example.test ESMTP postino\r\n",
-    "imap": b"* BYE [UNAVAILABLE] Service not available\r\n",
-    "imaps": b"* BYE [UNAVAILABLE] Service not available\r\n",
-    "pop3": b"-ERR [SYS/TEMP] Service not available\r\n",
-    "pop3s": b"-ERR [SYS/TEMP] Service not available\r\n",
+    # IMAP is served (src/imap/): LOGINDISABLED on 143 until STARTTLS
+    "imap": b"* OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE STARTTLS "
+            b"LOGINDISABLED] postino ready.\r\n",
+    "imaps": b"* OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE AUTH=PLAIN] "
+             b"postino ready.\r\n",
+    # POP3 is served (src/pop3/)
+    "pop3": b"+OK postino POP3 ready\r\n",
+    "pop3s": b"+OK postino POP3 ready\r\n",
 }
 TIMEOUT = 10
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="privilege drop needs root")
@@ -269,7 +273,7 @@ def test_reload_listener_change_needs_restart(server, datadir):
     datadir.set_conf("listen.pop3", "127.0.0.1:%d" % (old + 1 if old < 65535 else old - 1))
     log = server.reload()
     assert "listen.pop3 changed" in log and "restart" in log
-    assert greet(old).startswith(b"-ERR ")
+    assert greet(old) == GREETINGS["pop3"]  # still served on the old port
 
 
 def test_reload_new_certificate(server, datadir, workdir):

@@ -131,19 +131,28 @@ static void test_sender_and_auth(void **state)
 	struct addr_path alias = path(f, "<team@example.test>");
 	struct addr_path other = path(f, "<bob@example.test>");
 	const char *reason = NULL;
-	char *account = NULL;
 
 	assert_int_equal(policy_mail_from(f->db, &client, &own, &reason), POLICY_ALLOW);
 	assert_int_equal(policy_mail_from(f->db, &client, &alias, &reason), POLICY_ALLOW);
 	assert_int_equal(policy_mail_from(f->db, &client, &other, &reason), POLICY_DENY);
 	assert_string_equal(reason, "policy.sender-not-owned");
-	assert_int_equal(policy_auth(f->db, "alice@example.test", "pw-alice", time_now(), &account,
-				     &reason), POLICY_ALLOW);
-	assert_string_equal(account, "alice@example.test");
-	free(account);
-	assert_int_equal(policy_auth(f->db, "alice@example.test", "nope", time_now(), &account,
-				     &reason), POLICY_DENY);
-	assert_string_equal(reason, "policy.auth-failed");
+	struct policy_auth_request req = { .service = "smtp", .ip = "192.0.2.1",
+					   .login = "alice@example.test", .password = "pw-alice",
+					   .now_ms = time_now() * 1000 };
+	struct policy_auth_result res;
+	assert_int_equal(policy_auth(f->db, &req, &res), POLICY_ALLOW);
+	assert_string_equal(res.account, "alice@example.test");
+	policy_auth_result_clear(&res);
+	req.password = "nope";
+	assert_int_equal(policy_auth(f->db, &req, &res), POLICY_DENY);
+	assert_string_equal(res.reason, "policy.auth-failed");
+	assert_string_equal(res.journal_reason, "policy.auth-failed");
+	/* an unknown name gets the same answer; only the journal knows */
+	req.login = "nobody@example.test";
+	assert_int_equal(policy_auth(f->db, &req, &res), POLICY_DENY);
+	assert_string_equal(res.reason, "policy.auth-failed");
+	assert_string_equal(res.journal_reason, "policy.auth-unknown-user");
+	policy_auth_result_clear(&res);
 	assert_int_equal(policy_may_send(f->db, "alice@example.test", &reason), POLICY_ALLOW);
 	assert_int_equal(policy_send_record(f->db, "alice@example.test", 3, "id1"), 0);
 }

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * pop3-auth.c - logging in: USER/PASS (RFC 1939 7) and AUTH PLAIN
+ * (RFC 5034, RFC 4616) end in pop3_login(), over TLS only.
+ *
+ * The password is checked on a worker (hashing is slow by design): the
+ * session suspends, the job asks directory/policy.c with service "pop3"
+ * (which also says whether the account may use POP3 at all: can-pop3),
+ * and the completion finds the session again by id. What the client is
+ * told comes from the reason row policy answered with, so "password
+ * expired", "account disabled" and "POP3 disabled" reach the user in
+ * words, each with its RFC 3206 code ([AUTH], [SYS/PERM]).
+ *
+ * Screening (F20), as directory/screen.h describes: policy_auth counts
+ * failures and refuses blocked addresses and locked accounts; when an
+ * address gets blocked every session from it is kicked; a refusal is
+ * answered after screen.failure-delay-ms on a timer with the session
+ * suspended, so pipelined guesses wait too.
+ *
+ * A right password is not yet a session: the maildrop lock (one POP3
+ * session per mailbox, -ERR [IN-USE]) is taken on the loop, then the
+ * maildrop is opened on a worker (pop3-maildrop.c).
+ */
+#include "lib/lib.h"
+#include "lib/base64.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "lib/str.h"
+#include "lib/time.h"
+#include "core/conn.h"
+#include "core/dbpool.h"
+#include "core/loop.h"
+#include "core/worker.h"
+#include "directory/policy.h"
+#include "directory/screen.h"
+#include "pop3/pop3-private.h"
+
+#include <event2/event.h>
+
+/* RFC 4616 2: authzid, authcid and passwd are each at most 255 octets of
+ * UTF-8; we allow the directory's password limit. */
+#define POP3_SASL_DECODED_MAX (PASSWORD_MAX + 2 * 256 + 2)
+
+struct auth_job {
+	char *login, *password;
+	char sid[32], peer[64];
+	int64_t now_ms;
+	struct screen_params screen; /* a copy: the job must not read the loop's config */
+	/* out */
+	int ret;
+	struct policy_auth_result result;
+};
+
+/* ---- SASL PLAIN ---- */
+
+/* auth_end - leave the SASL exchange (success, failure or cancel). */
+static void auth_end(struct pop3_session *s)
+{
+	if (s->state == POP3_STATE_SASL)
+		pop3_set_state(s, POP3_STATE_AUTHORIZATION);
+}
+
+/* auth_plain - RFC 4616 2: [authzid] NUL authcid NUL passwd. One account
+ * may not act for another: authzid is empty or the authcid. */
+static void auth_plain(struct pop3_session *s, const char *msg, size_t len)
+{
+	const char *nul1 = memchr(msg, '\0', len), *nul2, *authcid, *passwd;
+
+	if (nul1 == NULL || (nul2 = memchr(nul1 + 1, '\0', len - (size_t)(nul1 + 1 - msg))) == NULL ||
+	    memchr(nul2 + 1, '\0', len - (size_t)(nul2 + 1 - msg)) != NULL) {
+		pop3_err(s, "pop3.auth-syntax", NULL, true);
+		return;
+	}
+	authcid = nul1 + 1;
+	passwd = nul2 + 1;
+	if (msg[0] != '\0' && strcmp(msg, authcid) != 0) {
+		pop3_refuse(s, "policy.auth-failed", NULL, "authzid differs from authcid");
+		return;
+	}
+	pop3_login(s, authcid, passwd);
+}
+
+/* auth_decode_and_login - one base64 response ("=" is empty, RFC 5034 4). */
+static void auth_decode_and_login(struct pop3_session *s, const char *text, size_t len)
+{
+	struct buf msg;
+
+	auth_end(s);
+	buf_init(&msg, POP3_SASL_DECODED_MAX);
+	if (!(len == 1 && text[0] == '=') && (len == 0 || base64_decode(text, len, &msg) < 0))
+		pop3_err(s, "pop3.auth-syntax", NULL, true);
+	else
+		auth_plain(s, msg.len > 0 ? msg.data : "", msg.len);
+	if (msg.data != NULL)
+		explicit_bzero(msg.data, msg.cap);
+	buf_release(&msg);
+}
+
+void pop3_auth_begin(struct pop3_session *s, const char *mech, const char *initial)
+{
+	if (str_casecmp(mech, "PLAIN") != 0) {
+		pop3_err(s, "pop3.auth-mechanism", NULL, true);
+		return;
+	}
+	if (initial != NULL) {
+		auth_decode_and_login(s, initial, strlen(initial));
+		return;
+	}
+	pop3_set_state(s, POP3_STATE_SASL);
+	pop3_send(s, "+ "); /* RFC 5034 4: PLAIN's challenge is empty */
+}
+
+void pop3_auth_input(struct pop3_session *s, const char *line, size_t len)
+{
+	if (line == NULL) {
+		auth_end(s);
+		pop3_err(s, "pop3.auth-syntax", "Authentication response too long", true);
+		return;
+	}
+	if (len == 1 && line[0] == '*') { /* RFC 5034 4: the client cancels */
+		auth_end(s);
+		pop3_err(s, "pop3.auth-cancelled", NULL, false);
+		return;
+	}
+	auth_decode_and_login(s, line, len);
+}
+
+/* ---- the check on a worker ---- */
+
+static void auth_job_run(void *arg)
+{
+	struct auth_job *job = arg;
+	struct db *db = dbpool_get();
+	struct policy_auth_request req = {
+		.service = "pop3",
+		.ip = job->peer,
+		.sid = job->sid,
+		.login = job->login,
+		.password = job->password,
+		.now_ms = job->now_ms,
+		.screen = &job->screen,
+	};
+
+	job->ret = db == NULL ? -1 : policy_auth(db, &req, &job->result);
+	explicit_bzero(job->password, strlen(job->password));
+}
+
+static void auth_job_free(struct auth_job *job)
+{
+	explicit_bzero(job->password, strlen(job->password));
+	free(job->password);
+	free(job->login);
+	policy_auth_result_clear(&job->result);
+	free(job);
+}
+
+static void auth_on_delay(evutil_socket_t fd, short what, void *ctx)
+{
+	struct pop3_session *s = ctx;
+	const char *reason = s->auth_delay_reason;
+
+	s->auth_delay_reason = NULL;
+	if (s->conn == NULL || s->state == POP3_STATE_LOGOUT || reason == NULL)
+		return;
+	pop3_err(s, reason, NULL, false);
+	pop3_session_resume(s);
+}
+
+/* auth_refuse_later - the -ERR after screen.failure-delay-ms. */
+static void auth_refuse_later(struct pop3_session *s, const char *reason)
+{
+	uint64_t ms = s->cfg->screen_failure_delay_ms;
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	if (ms == 0) {
+		pop3_err(s, reason, NULL, false);
+		pop3_session_resume(s);
+		return;
+	}
+	if (s->auth_delay == NULL)
+		s->auth_delay = evtimer_new(loop_base(), auth_on_delay, s);
+	s->auth_delay_reason = reason;
+	evtimer_add(s->auth_delay, &tv);
+}
+
+/* auth_refused - journal the refusal under its exact code (the client
+ * hears the row of result.reason), then kick the address's sessions if
+ * it is blocked, or answer after the delay. */
+static void auth_refused(struct pop3_session *s, struct auth_job *job)
+{
+	const struct policy_auth_result *r = &job->result;
+	char login[SCREEN_SUBJECT_MAX], until[32], detail[SCREEN_SUBJECT_MAX + 64];
+
+	screen_login_key(job->login, login, sizeof(login));
+	detail[0] = '\0';
+	if (r->block.until_ms > 0) {
+		time_format_iso(r->block.until_ms / 1000, until, sizeof(until));
+		(void)snprintf(detail, sizeof(detail), "%s until %s", r->block.subject, until);
+	} else if (r->screen.counted) {
+		(void)snprintf(detail, sizeof(detail),
+			       "failures counted: %" PRIu64 " from this address, %" PRIu64
+			       " for this login",
+			       r->screen.ip_failures, r->screen.account_failures);
+	}
+	log_info("pop3 auth failed sid=%s peer=%s login=%.100s reason=%s", s->sid, s->peer, login,
+		 r->journal_reason);
+	pop3_journal(s, "refuse", r->journal_reason, login, detail[0] != '\0' ? detail : NULL);
+	if (r->ip_blocked) {
+		/* this session is one of them: it hears -ERR [SYS/TEMP] and closes */
+		conn_kick_peers(screen_same_address, s->peer, SCREEN_REASON_IP_BLOCKED);
+		return;
+	}
+	auth_refuse_later(s, r->reason);
+}
+
+/* auth_allowed - the password is right: lock the maildrop, then open it
+ * (its completion says +OK and resumes). */
+static void auth_allowed(struct pop3_session *s, struct auth_job *job)
+{
+	char *account = job->result.account;
+
+	if (pop3_lock_take(account, s->id) < 0) {
+		pop3_refuse(s, "pop3.in-use", account, "password accepted");
+		pop3_session_resume(s);
+		return;
+	}
+	job->result.account = NULL;
+	s->account = account;
+	s->locked = true;
+	log_info("pop3 login sid=%s peer=%s account=%s", s->sid, s->peer, s->account);
+	pop3_journal(s, "allow", "policy.auth-ok", s->account, NULL);
+	pop3_maildrop_open(s);
+}
+
+static void auth_job_done(uint64_t id, void *arg)
+{
+	struct auth_job *job = arg;
+	struct pop3_session *s = pop3_session_lookup(id);
+
+	if (s == NULL) {
+		auth_job_free(job);
+		return;
+	}
+	if (job->ret == POLICY_ALLOW) {
+		auth_allowed(s, job);
+	} else if (job->ret == POLICY_DENY) {
+		auth_refused(s, job);
+	} else {
+		pop3_refuse(s, "policy.tempfail", job->login, "directory lookup failed");
+		pop3_session_resume(s);
+	}
+	auth_job_free(job);
+}
+
+void pop3_login(struct pop3_session *s, const char *login, const char *password)
+{
+	struct auth_job *job = xcalloc(1, sizeof(*job));
+
+	job->login = xstrdup(login);
+	job->password = xstrdup(password);
+	job->now_ms = screen_now_ms();
+	if (str_copy(job->sid, s->sid, sizeof(job->sid)) < 0 ||
+	    str_copy(job->peer, s->peer, sizeof(job->peer)) < 0)
+		panic("pop3: sid or peer does not fit the auth job");
+	screen_params_from_config(s->cfg, &job->screen);
+	pop3_session_suspend(s);
+	worker_submit(auth_job_run, auth_job_done, s->id, job);
+}
