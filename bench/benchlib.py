@@ -10,6 +10,7 @@ Instance.stop(), which bench/run calls from a `finally`.
 
 import ctypes
 import os
+import platform
 import pwd
 import grp
 import shutil
@@ -500,6 +501,7 @@ class Postino(Instance):
     name = "postino"
     LISTENERS = ["smtp", "submission", "submissions", "imap", "imaps", "pop3",
                  "pop3s", "http"]
+    hash_on_add = True      # `user add --password-stdin` (yescrypt, ~0.1 s a user)
 
     def __init__(self, tmp, bin_path, domain, users, password, sets=()):
         self.tmp = tmp
@@ -560,8 +562,12 @@ class Postino(Instance):
         self.applied = self._bench_settings()
         self.cli("domain", "add", self.domain)
         for u in self.users:
-            self.cli("user", "add", "%s@%s" % (u, self.domain), "--password-stdin",
-                     input=self.password + "\n")
+            if self.hash_on_add:
+                self.cli("user", "add", "%s@%s" % (u, self.domain), "--password-stdin",
+                         input=self.password + "\n")
+            else:   # before_serve() sets the password hashes itself
+                self.cli("user", "add", "%s@%s" % (u, self.domain))
+        self.before_serve()
         self.proc = spawn([self.bin, "serve", "--data", self.data], log_path=self.log,
                           env={k: v for k, v in os.environ.items() if k != "POSTINO_DATA"})
         deadline = time.monotonic() + READY_TIMEOUT
@@ -608,6 +614,11 @@ class Postino(Instance):
             f.writelines(lines)
         return applied + list(self.sets)
 
+    def before_serve(self):
+        """Called once the data directory, domain and users exist and
+        before `postino serve` starts (the IMAP bench fills Maildirs and
+        installs its certificate here)."""
+
     def smtp_available(self):
         return self.greeting is not None and self.greeting.startswith("220")
 
@@ -621,6 +632,105 @@ class Postino(Instance):
         rc = stop_process(self.proc, "postino serve")
         self.proc = None
         return {"postino": rc}
+
+
+# ------------------------------------------------------------------- report
+
+def machine_facts(tmp_parent, servers):
+    """Lines for RESULTS.md: CPU, memory, OS, the file system the servers'
+    directories are on, and each server's describe()."""
+    facts = []
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    mem = "%.1f GiB" % (int(line.split()[1]) / 1048576.0)
+    except OSError:
+        pass
+    osname = "?"
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    osname = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    facts.append("CPU: %s, %d cores (nproc)" % (cpu, os.cpu_count() or 0))
+    facts.append("Memory: %s" % mem)
+    facts.append("OS: %s, kernel %s" % (osname, platform.release()))
+    facts.append("Spool file system: %s" % fs_of(tmp_parent))
+    for s in servers:
+        try:
+            facts.append("Server: %s" % s.describe())
+        except BenchError:
+            pass
+    return facts
+
+
+def fs_of(path):
+    """'ext4 on /dev/vda (rw,relatime)' for the mount holding path."""
+    path = os.path.realpath(path)
+    best = None
+    try:
+        with open("/proc/mounts") as f:
+            for line in f:
+                dev, mnt, fstype, opts = line.split()[:4]
+                if path == mnt or path.startswith(mnt.rstrip("/") + "/"):
+                    if best is None or len(mnt) >= len(best[1]):
+                        best = (dev, mnt, fstype, opts)
+    except OSError:
+        return "?"
+    if best is None:
+        return "?"
+    return "%s on %s mounted at %s (%s)" % (best[2], best[0], best[1], best[3])
+
+
+def markdown_table(head, rows, left=2):
+    """A Markdown table; the first `left` columns are left-aligned."""
+    out = ["| " + " | ".join(head) + " |",
+           "|" + "|".join("---" if i < left else "---:" for i in range(len(head))) + "|"]
+    for r in rows:
+        out.append("| " + " | ".join(r) + " |")
+    return "\n".join(out)
+
+
+def text_table(head, rows, left=2):
+    widths = [max(len(head[i]), *(len(r[i]) for r in rows)) if rows else len(head[i])
+              for i in range(len(head))]
+    line = lambda cells: "  ".join(c.rjust(w) if i >= left else c.ljust(w)
+                                   for i, (c, w) in enumerate(zip(cells, widths)))
+    return "\n".join([line(head), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def write_generated(path, begin_mark, end_mark, text, heading=None):
+    """Replace what lies between begin_mark and end_mark in path with text,
+    leaving the rest of the file alone; append heading and both marks at
+    the end when the file does not have them yet."""
+    try:
+        with open(path) as f:
+            old = f.read()
+    except FileNotFoundError:
+        old = "# Benchmark results\n\n"
+    if begin_mark in old and end_mark in old[old.index(begin_mark):]:
+        b = old.index(begin_mark)
+        head = old[:b]
+        tail = old[old.index(end_mark, b) + len(end_mark):]
+    else:
+        head = old.rstrip("\n") + "\n\n" + (heading.strip("\n") + "\n\n" if heading else "")
+        tail = "\n"
+    with open(path + ".tmp", "w") as f:
+        f.write(head + begin_mark + "\n\n" + text.strip("\n") + "\n\n" + end_mark + tail)
+    os.replace(path + ".tmp", path)
 
 
 def remove_tree(path):
