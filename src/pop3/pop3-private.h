@@ -123,7 +123,7 @@ struct pop3_session {
 
 const char *pop3_state_name(enum pop3_state state);
 void pop3_set_state(struct pop3_session *s, enum pop3_state state);
-/* The session of connection id, or NULL when it has gone. */
+/* The session of connection id, or NULL when it has gone or is closing. */
 struct pop3_session *pop3_session_lookup(uint64_t id);
 /* One line as is (no CRLF): a multi-line response's lines, "." included. */
 void pop3_send(struct pop3_session *s, const char *line);

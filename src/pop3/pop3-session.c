@@ -106,8 +106,10 @@ struct pop3_session *pop3_session_lookup(uint64_t id)
 {
 	for (struct pop3_session *s = pop3_sessions[id % POP3_SESSION_BUCKETS]; s != NULL;
 	     s = s->hash_next) {
+		/* a session on its way out (kicked, timed out) takes no more
+		 * results: its jobs clean up after themselves */
 		if (s->id == id)
-			return s->conn != NULL ? s : NULL;
+			return s->conn != NULL && s->state != POP3_STATE_LOGOUT ? s : NULL;
 	}
 	return NULL;
 }

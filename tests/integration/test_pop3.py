@@ -12,14 +12,14 @@ import os
 import shutil
 import socket
 import sqlite3
-import ssl
 import poplib
+import re
 import subprocess
 import time
 
 import pytest
 
-from smtp_helpers import (DOMAIN, PASSWORDS, TIMEOUT, make_mail, message)  # noqa: F401
+from smtp_helpers import PASSWORDS, TIMEOUT, make_mail, message
 
 ALICE, BOB = "alice@example.test", "bob@example.test"
 POP3_SETS = {"pop3.protocol-log": "yes", "screen.failure-delay-ms": "0"}
@@ -147,15 +147,22 @@ def mailbox_dir(mail, addr=ALICE):
     return os.path.join(mail.dd.path, "mail", domain, local)
 
 
+def delivery_order(path):
+    """Sort key of a Maildir file: "<sec>.M<usec>P<pid>Q<n>..." by number
+    (the fields are not zero-padded, so names do not sort as strings)."""
+    m = re.match(r"(\d+)\.M(\d+)P(\d+)(?:Q(\d+))?", os.path.basename(path))
+    return tuple(int(x or 0) for x in m.groups()) if m else (0, 0, 0, 0)
+
+
 def stored_files(mail, addr=ALICE):
-    """INBOX message files (new/ and cur/), in delivery (name) order."""
+    """INBOX message files (new/ and cur/), in delivery order."""
     root = mailbox_dir(mail, addr)
     out = []
     for sub in ("new", "cur"):
         d = os.path.join(root, sub)
         if os.path.isdir(d):
             out += [os.path.join(d, n) for n in os.listdir(d)]
-    return sorted(out, key=os.path.basename)
+    return sorted(out, key=delivery_order)
 
 
 def stored_bytes(mail, addr=ALICE):
@@ -466,7 +473,6 @@ def test_uidl_matches_imap_uids(mail):
     """POP3 and IMAP read one index: UIDL is IMAP's UID and UIDVALIDITY, and
     a POP3 deletion is an IMAP expunge."""
     import imaplib
-    import re
     deliver(mail, 3)
     c = poplib_ssl(mail)
     uidls = [l.split()[1].decode() for l in c.uidl()[1]]
@@ -873,6 +879,7 @@ def test_getmail6_over_pop3s(mail, workdir):
                 % (mail.port("pop3s"), ALICE, PASSWORDS[ALICE], mail.cert,
                    mail.dd.hostname, dest))
     r = run_tool(mail, ["getmail", "--getmaildir", gdir, "--rcfile", "getmailrc"])
+    assert r.stdout.count(", deleted") == 2, r.stdout
     got = []
     for name in os.listdir(os.path.join(dest, "new")):
         with open(os.path.join(dest, "new", name), "rb") as f:
