@@ -49,7 +49,7 @@ static int spool_open(struct imap_session *s)
 	char dir[4096];
 	int fd;
 
-	if (s->index == NULL || str_printf(dir, sizeof(dir), "%s/tmp", index_root(s->index)) < 0)
+	if (s->root == NULL || str_printf(dir, sizeof(dir), "%s/tmp", s->root) < 0)
 		return -1;
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -214,14 +214,26 @@ void cmd_append(struct imap_cmd *cmd)
 	if (i < cmd->count - 1 && cmd->args[i].type == IMAP_ARG_LIST &&
 	    append_flags(j, &cmd->args[i++]) < 0)
 		goto bad;
-	if (i < cmd->count - 1) {
+	if (i < cmd->count - 1 &&
+	    !(i == cmd->count - 2 && imap_arg_atom_equals(&cmd->args[i], "UTF8"))) {
 		if (imap_arg_get_astring(&cmd->args[i++], &date) < 0 ||
 		    imap_datetime_parse(date, &j->internaldate) < 0)
 			goto bad;
 	}
-	if (i != cmd->count - 1)
+	/* RFC 6855 4: "UTF8 (~{n}...)" once UTF8=ACCEPT is enabled */
+	if (i == cmd->count - 2 && imap_arg_atom_equals(&cmd->args[i], "UTF8") &&
+	    (s->enabled & IMAP_FEATURE_UTF8)) {
+		const struct imap_arg *list;
+		unsigned n;
+		if (imap_arg_get_list(&cmd->args[i + 1], &list, &n) < 0 || n != 1 ||
+		    !list[0].literal8)
+			goto bad;
+		msg = &list[0];
+	} else if (i == cmd->count - 1) {
+		msg = &cmd->args[i];
+	} else {
 		goto bad; /* one message per APPEND (no MULTIAPPEND) */
-	msg = &cmd->args[i];
+	}
 	if (msg->type == IMAP_ARG_LITERAL) {
 		j->data = xmalloc(msg->len + 1);
 		memcpy(j->data, msg->str, msg->len);

@@ -52,6 +52,7 @@ static const struct {
 	{ "QUOTA=RES-MESSAGE", CAP_AUTHED },
 	{ "STATUS=SIZE", CAP_AUTHED },      /* RFC 8438 */
 	{ "UTF8=ACCEPT", CAP_AUTHED },      /* RFC 6855 */
+	{ "BINARY", CAP_AUTHED },           /* RFC 3516 */
 };
 
 /* imap_logins_allowed - LOGINDISABLED until TLS on port 143. */

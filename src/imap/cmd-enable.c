@@ -47,8 +47,9 @@ void cmd_enable(struct imap_cmd *cmd)
 				panic("imap: ENABLED does not fit");
 		}
 	}
+	/* RFC 6855 3, 4: UTF-8 quoted strings, and APPEND's UTF8 (~{n}) */
 	if (s->enabled & IMAP_FEATURE_UTF8)
-		imap_parser_set_flags(s->parser, IMAP_PARSER_FLAG_UTF8);
+		imap_parser_set_flags(s->parser, IMAP_PARSER_FLAG_UTF8 | IMAP_PARSER_FLAG_LITERAL8);
 	imap_send_buf(s, &b);
 	buf_release(&b);
 	imap_cmd_ok(cmd, "Enabled.");

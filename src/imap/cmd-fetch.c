@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * cmd-fetch.c - FETCH and UID FETCH (RFC 9051 6.4.5): the arguments, the
- * macros ALL/FAST/FULL, the CHANGEDSINCE and VANISHED modifiers (RFC 7162
- * 3.1.4, 3.2.6). imap-fetch.c does the work.
+ * macros ALL/FAST/FULL, BINARY[]/BINARY.SIZE[] (RFC 3516), the
+ * CHANGEDSINCE and VANISHED modifiers (RFC 7162 3.1.4, 3.2.6).
+ * imap-fetch.c does the work.
  */
 #include "lib/lib.h"
 #include "lib/buf.h"
@@ -133,6 +134,38 @@ static bool section_valid(const char *spec)
 	return false;
 }
 
+/* parse_binary - BINARY[part]<partial>, BINARY.PEEK[...], BINARY.SIZE[part]
+ * (RFC 3516 4.2): part numbers only, no field lists. */
+static int parse_binary(struct fetch_parse *p, const struct imap_arg *arg)
+{
+	const struct imap_section *sec = arg->section;
+	bool size = str_casecmp(arg->str, "BINARY.SIZE") == 0;
+	struct imap_fetch_item *it;
+	const char *c;
+
+	if (!size && str_casecmp(arg->str, "BINARY") != 0 &&
+	    str_casecmp(arg->str, "BINARY.PEEK") != 0)
+		return -1;
+	for (c = sec->spec; (*c >= '0' && *c <= '9') || *c == '.'; c++)
+		;
+	if (*c != '\0' || sec->fields != NULL || (size && sec->partial) ||
+	    !section_valid(sec->spec))
+		return -1;
+	if ((it = item_add(p, size ? IMAP_FETCH_BINARY_SIZE : IMAP_FETCH_BINARY)) == NULL)
+		return -1;
+	it->peek = size || str_casecmp(arg->str, "BINARY.PEEK") == 0;
+	it->spec = sec->spec;
+	it->partial = sec->partial;
+	it->partial_offset = sec->partial_offset;
+	it->partial_size = sec->partial_size;
+	it->label = sec->partial ? p_printf(p->cmd->pool, "%s[%s]<%llu>", size ? "BINARY.SIZE" :
+					    "BINARY", sec->spec,
+					    (unsigned long long)sec->partial_offset)
+				 : p_printf(p->cmd->pool, "%s[%s]", size ? "BINARY.SIZE" : "BINARY",
+					    sec->spec);
+	return 0;
+}
+
 static int parse_section(struct fetch_parse *p, const struct imap_arg *arg)
 {
 	const struct imap_section *sec = arg->section;
@@ -144,7 +177,7 @@ static int parse_section(struct fetch_parse *p, const struct imap_arg *arg)
 	else if (str_casecmp(arg->str, "BODY.PEEK") == 0)
 		peek = true;
 	else
-		return -1; /* BINARY is not offered */
+		return parse_binary(p, arg);
 	if (!section_valid(sec->spec) || (it = item_add(p, IMAP_FETCH_SECTION)) == NULL)
 		return -1;
 	it->peek = peek;

@@ -4,10 +4,10 @@
  * untagged updates as they happen until the client says DONE.
  *
  * New mail must show within a second (issue 4 item 3). Every
- * IMAP_IDLE_POLL_MS the session stats the folder's new/ and cur/ and the
- * index files (imap_idle_stamp: three stat() calls, no SQLite, no
- * worker); only when the stamp moved does a worker sync the Maildir, and
- * the changes go out as EXISTS/EXPUNGE/FETCH. An idle client sends
+ * IMAP_IDLE_POLL_MS the session stats the folder's new/ and cur/
+ * (imap_idle_stamp: two stat() calls, no SQLite, no worker); only when
+ * the stamp moved does a worker sync the Maildir, and the changes go out
+ * as EXISTS/EXPUNGE/FETCH. Meanwhile the session holds no index handle. An idle client sends
  * nothing, so the session's autologout timer (imap.idle-timeout, 30
  * minutes by default as RFC 9051 5.4 asks) ends a forgotten IDLE.
  */

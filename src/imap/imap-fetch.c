@@ -19,6 +19,12 @@
  * W= size). Files written with bare LFs (imported Maildirs) are converted
  * on the fly, with <partial> ranges counted in converted octets.
  *
+ * BINARY[part] (RFC 3516) decodes the part's transfer encoding into
+ * memory first (one part at a time), then streams it like any literal.
+ *
+ * ENVELOPE and BODYSTRUCTURE come from the index's cache; messages not
+ * parsed yet are parsed on a worker, a batch at a time.
+ *
  * Non-PEEK sections set \Seen first (on a worker, one index call for the
  * whole set), and the FETCH response then carries the new FLAGS (RFC 3501
  * 6.4.5).
@@ -86,9 +92,11 @@ struct fetch_ctx {
 	struct fetch_stream st;
 	struct imap_seqset seen;  /* UIDs this FETCH set \Seen on */
 	unsigned vanished;        /* messages gone before they could be read */
+	bool unknown_cte;         /* a BINARY part could not be decoded */
 };
 
 static void fetch_continue(struct imap_cmd *cmd);
+static bool fetch_cache_batch(struct imap_cmd *cmd, struct fetch_ctx *c);
 
 /* ---- messages ---- */
 
@@ -460,6 +468,70 @@ static int fetch_section(struct imap_cmd *cmd, struct fetch_ctx *c, const struct
 	return 0;
 }
 
+/* binary_decode - the content of a BINARY item into c->lit: the whole
+ * message for "", else the part decoded from its transfer encoding.
+ * 0, -1 on a full buffer, -2 for an encoding we cannot undo. */
+static int binary_decode(struct imap_cmd *cmd, struct fetch_ctx *c, const struct fetch_msg *m,
+			 const struct imap_fetch_item *it)
+{
+	const unsigned char *data = c->map;
+	struct mime_size range;
+	const struct mime_part *part;
+	const char *error, *encoding = NULL;
+
+	buf_reset(&c->lit);
+	if (it->spec[0] == '\0')
+		return c->map_size > 0 ? append_crlf(&c->lit, data, c->map_size) : 0;
+	if (c->root == NULL) {
+		c->mpool = pool_new(FETCH_MIME_POOL);
+		c->root = mime_parse(c->mpool, data != NULL ? (const void *)data : "", c->map_size);
+	}
+	if (imap_section_find(c->root, it->spec, &range, &part, &error) < 0)
+		return 0; /* no such part: empty, as for BODY[] */
+	if ((part->flags & (MIME_PART_MULTIPART | MIME_PART_MESSAGE)) == 0)
+		encoding = part->encoding;
+	if (range.size == 0)
+		return 0;
+	/* c->lit has no limit: -1 means an encoding we do not know */
+	return imap_cte_decode(encoding, data + range.offset, range.size, &c->lit) < 0 ? -2 : 0;
+}
+
+/* fetch_binary - BINARY[part]<partial> and BINARY.SIZE[part] (RFC 3516). */
+static int fetch_binary(struct imap_cmd *cmd, struct fetch_ctx *c, const struct fetch_msg *m,
+			const struct imap_fetch_item *it)
+{
+	int ret = binary_decode(cmd, c, m, it);
+	uint64_t len, n, off;
+
+	if (ret == -2) {
+		c->unknown_cte = true;
+		return buf_printf(&c->line, "%s NIL", it->label);
+	}
+	if (ret < 0)
+		return -1;
+	len = c->lit.len;
+	if (it->type == IMAP_FETCH_BINARY_SIZE)
+		return buf_printf(&c->line, "%s %llu", it->label, (unsigned long long)len);
+	off = it->partial ? (it->partial_offset < len ? it->partial_offset : len) : 0;
+	n = len - off;
+	if (it->partial && n > it->partial_size)
+		n = it->partial_size;
+	memset(&c->st, 0, sizeof(c->st));
+	c->st.data = (const unsigned char *)c->lit.data;
+	c->st.start = 0;
+	c->st.pos = (size_t)off;
+	c->st.end = c->lit.len;
+	c->st.left = n;
+	/* literal8 when the data holds NUL (RFC 3516 4.2) */
+	if (buf_printf(&c->line, "%s %s{%llu}\r\n", it->label,
+		       n > 0 && memchr(c->lit.data + off, '\0', (size_t)n) != NULL ? "~" : "",
+		       (unsigned long long)n) < 0)
+		return -1;
+	fetch_flush_line(cmd->s, c);
+	c->streaming = true;
+	return 0;
+}
+
 /* fetch_item - one item of a message; sections start a stream. */
 static int fetch_item(struct imap_cmd *cmd, struct fetch_ctx *c, const struct fetch_msg *m,
 		      const struct imap_fetch_item *it)
@@ -493,6 +565,9 @@ static int fetch_item(struct imap_cmd *cmd, struct fetch_ctx *c, const struct fe
 		return buf_printf(b, "MODSEQ (%llu)", (unsigned long long)m->modseq);
 	case IMAP_FETCH_SECTION:
 		return fetch_section(cmd, c, m, it);
+	case IMAP_FETCH_BINARY:
+	case IMAP_FETCH_BINARY_SIZE:
+		return fetch_binary(cmd, c, m, it);
 	}
 	return -1;
 }
@@ -550,6 +625,92 @@ static void fetch_fail(struct imap_cmd *cmd, const char *detail)
 	imap_cmd_refuse(cmd, "store.io-error", detail);
 }
 
+/* ---- ENVELOPE/BODYSTRUCTURE not cached yet: parsed on a worker ---- */
+
+struct cache_job {
+	struct imap_job job;
+	int64_t mailbox_id;
+	uint32_t *uids;
+	size_t count;
+	struct index_cache *caches;
+	int *rets;
+};
+
+static void cache_run(struct imap_job *job)
+{
+	struct cache_job *j = (struct cache_job *)job;
+
+	for (size_t i = 0; i < j->count; i++)
+		j->rets[i] = index_message_cache(job->index, j->mailbox_id, j->uids[i], &j->caches[i]);
+}
+
+static void cache_done(struct imap_cmd *cmd, struct imap_job *job)
+{
+	struct cache_job *j = (struct cache_job *)job;
+	struct fetch_ctx *c = cmd->ctx;
+
+	for (size_t i = 0, b = 0; i < j->count; i++) {
+		while (b < c->batch_count && c->batch[b].uid != j->uids[i])
+			b++;
+		if (b == c->batch_count || j->rets[i] <= 0)
+			continue;
+		struct fetch_msg *m = &c->batch[b];
+		free(m->envelope);
+		free(m->body);
+		free(m->bodystructure);
+		m->envelope = j->caches[i].envelope;
+		m->body = j->caches[i].body;
+		m->bodystructure = j->caches[i].bodystructure;
+		memset(&j->caches[i], 0, sizeof(j->caches[i]));
+	}
+	fetch_continue(cmd);
+}
+
+static void cache_free(struct imap_job *job)
+{
+	struct cache_job *j = (struct cache_job *)job;
+
+	for (size_t i = 0; i < j->count; i++)
+		index_cache_clear(&j->caches[i]);
+	free(j->caches);
+	free(j->rets);
+	free(j->uids);
+	free(j);
+}
+
+/* fetch_cache_batch - the first FETCH of ENVELOPE or BODYSTRUCTURE on a
+ * mailbox parses every message: on a worker, a batch at a time, not on
+ * the loop. True when a job was submitted (it resumes the FETCH). */
+static bool fetch_cache_batch(struct imap_cmd *cmd, struct fetch_ctx *c)
+{
+	struct cache_job *j;
+	size_t n = 0;
+
+	if (!c->need_cache)
+		return false;
+	for (size_t i = 0; i < c->batch_count; i++) {
+		const struct fetch_msg *m = &c->batch[i];
+		n += m->envelope == NULL || m->body == NULL || m->bodystructure == NULL;
+	}
+	if (n == 0)
+		return false;
+	j = xcalloc(1, sizeof(*j));
+	j->job.run = cache_run;
+	j->job.done = cache_done;
+	j->job.free = cache_free;
+	j->mailbox_id = cmd->s->sel->id;
+	j->uids = xmalloc(n * sizeof(uint32_t));
+	j->caches = xcalloc(n, sizeof(*j->caches));
+	j->rets = xcalloc(n, sizeof(int));
+	for (size_t i = 0; i < c->batch_count; i++) {
+		const struct fetch_msg *m = &c->batch[i];
+		if (m->envelope == NULL || m->body == NULL || m->bodystructure == NULL)
+			j->uids[j->count++] = m->uid;
+	}
+	imap_job_submit(cmd, &j->job);
+	return true;
+}
+
 static void fetch_continue(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
@@ -573,13 +734,19 @@ static void fetch_continue(struct imap_cmd *cmd)
 			}
 			if (c->batch_pos >= c->batch_count) {
 				if (c->iter_done) {
-					imap_cmd_ok(cmd, "%s completed.", cmd->def->name);
+					if (c->unknown_cte)
+						imap_cmd_no(cmd, "[UNKNOWN-CTE] A part has an unknown "
+								 "Content-Transfer-Encoding");
+					else
+						imap_cmd_ok(cmd, "%s completed.", cmd->def->name);
 					return;
 				}
 				if (fetch_load_batch(cmd, c) < 0) {
 					fetch_fail(cmd, "reading the index failed");
 					return;
 				}
+				if (fetch_cache_batch(cmd, c))
+					return; /* a worker parses what is not cached yet */
 				continue;
 			}
 			int ret = fetch_msg_start(cmd, c, &c->batch[c->batch_pos]);
@@ -678,6 +845,8 @@ void imap_fetch_start(struct imap_cmd *cmd, struct imap_fetch_request *req)
 			c->need_cache = true;
 			break;
 		case IMAP_FETCH_SECTION:
+		case IMAP_FETCH_BINARY:
+		case IMAP_FETCH_BINARY_SIZE:
 			c->need_file = true;
 			c->set_seen |= !req->items[i].peek;
 			break;

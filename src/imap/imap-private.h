@@ -132,7 +132,7 @@ struct imap_mailbox {
 	size_t count, alloc;
 	size_t keyword_count;      /* keywords in the last FLAGS sent */
 	struct imap_seqset saved;  /* SEARCHRES "$" (RFC 5182), as UIDs */
-	/* IDLE: stamp of the folder directories and the index files */
+	/* IDLE: stamp of the folder's directories */
 	char *dir;                 /* the folder's Maildir directory */
 	uint64_t idle_stamp;
 };
@@ -266,8 +266,8 @@ int imap_flags_write(struct buf *out, unsigned flags, const char *keywords) ATTR
 void imap_send_flags(struct imap_session *s, bool permanent_too);
 /* FLAGS and PERMANENTFLAGS again when the mailbox has a new keyword. */
 void imap_send_new_keywords(struct imap_session *s);
-/* The folder's mtimes and the index files' stamp (IDLE polling). */
-uint64_t imap_idle_stamp(struct imap_session *s);
+/* IDLE polling: a stamp of the folder's new/ and cur/ directories. */
+uint64_t imap_idle_stamp(const struct imap_session *s);
 
 /* ---- imap-mailbox.c: names between the wire and the index ---- */
 
@@ -311,6 +311,13 @@ int imap_datetime_parse(const char *in, int64_t *t_r);
 void imap_datetime_format(int64_t t, char dst[IMAP_DATETIME_MAX]);
 /* RFC 3501 date "1-Feb-1994" (SEARCH): midnight UTC of that day */
 int imap_date_parse(const char *in, int64_t *t_r);
+/* imap_cte_decode - a body part's content in[0..len) undone from its
+ * Content-Transfer-Encoding (NULL, 7bit, 8bit, binary: as is; base64
+ * and quoted-printable leniently, as RFC 2045 6.7 and 6.8 ask readers)
+ * into out, for BINARY (RFC 3516). -1 for an unknown encoding (NO
+ * [UNKNOWN-CTE]) or out's limit. */
+int imap_cte_decode(const char *encoding, const void *in, size_t len, struct buf *out)
+	ATTR_NODISCARD;
 /* Append s as a quoted string, or a literal when it cannot be quoted. */
 int imap_astring_write(struct buf *out, const char *s) ATTR_NODISCARD;
 
@@ -326,11 +333,13 @@ enum imap_fetch_type {
 	IMAP_FETCH_BODYSTRUCTURE,
 	IMAP_FETCH_MODSEQ,        /* RFC 7162 */
 	IMAP_FETCH_SECTION,       /* BODY[...]<...>, RFC822, RFC822.HEADER, RFC822.TEXT */
+	IMAP_FETCH_BINARY,        /* BINARY[part]<...> (RFC 3516): decoded */
+	IMAP_FETCH_BINARY_SIZE,   /* BINARY.SIZE[part] */
 };
 
 struct imap_fetch_item {
 	enum imap_fetch_type type;
-	/* IMAP_FETCH_SECTION */
+	/* IMAP_FETCH_SECTION, _BINARY, _BINARY_SIZE */
 	const char *label;        /* "BODY[1.2]", "RFC822.HEADER": the response's name */
 	const char *spec;         /* "", "HEADER", "1.2.MIME", "HEADER.FIELDS" ... */
 	const char *const *fields; /* HEADER.FIELDS(.NOT) names */

@@ -520,7 +520,8 @@ void imap_accept(struct conn *conn, enum listener_kind kind)
 	if (str_copy(s->sid, conn_sid(conn), sizeof(s->sid)) < 0 ||
 	    str_copy(s->peer, conn_peer(conn), sizeof(s->peer)) < 0)
 		panic("imap: sid or peer does not fit");
-	s->parser = imap_parser_new(NULL, 0);
+	/* BINARY (RFC 3516) is offered: APPEND may send ~{n} */
+	s->parser = imap_parser_new(NULL, IMAP_PARSER_FLAG_LITERAL8);
 	imap_session_hash_add(s);
 	conn_set_handler(conn, &imap_handler, s);
 	conn_set_idle_timeout(conn, (unsigned)(s->cfg->imap_login_timeout * 1000));

@@ -339,6 +339,7 @@ int imap_view_ranges(struct imap_cmd *cmd, const char *text, bool uid,
 
 	imap_seqset_init(&set);
 	if (imap_seqset_parse(text, 0, &set, &error) < 0) {
+		imap_seqset_clear(&set);
 		imap_cmd_bad(cmd, "Invalid sequence set: %s", error);
 		return -1;
 	}
@@ -385,23 +386,22 @@ static uint64_t stamp_add(uint64_t stamp, const char *path)
 	return stamp * 1000003 + (uint64_t)st.st_size;
 }
 
-uint64_t imap_idle_stamp(struct imap_session *s)
+uint64_t imap_idle_stamp(const struct imap_session *s)
 {
 	char path[4096];
 	uint64_t stamp = 1;
 
 	if (s->sel == NULL || s->sel->dir == NULL)
 		return 0;
+	/* Deliveries land in new/; another session's APPEND, COPY, flag change
+	 * (a rename, system flags live in the file name) or EXPUNGE moves
+	 * entries of cur/ or new/. The index files are not looked at: every
+	 * session opening and closing its handle touches them, which would
+	 * wake every IDLE for nothing. A change of keywords alone is seen at
+	 * the client's next command. */
 	if (str_printf(path, sizeof(path), "%s/new", s->sel->dir) == 0)
 		stamp = stamp_add(stamp, path);
 	if (str_printf(path, sizeof(path), "%s/cur", s->sel->dir) == 0)
-		stamp = stamp_add(stamp, path);
-	/* another session's flag or keyword change is a commit to the index */
-	if (s->root != NULL &&
-	    str_printf(path, sizeof(path), "%s/%s-wal", s->root, INDEX_FILE_NAME) == 0)
-		stamp = stamp_add(stamp, path);
-	if (s->root != NULL &&
-	    str_printf(path, sizeof(path), "%s/%s", s->root, INDEX_FILE_NAME) == 0)
 		stamp = stamp_add(stamp, path);
 	return stamp;
 }

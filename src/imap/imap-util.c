@@ -113,6 +113,102 @@ int imap_date_parse(const char *in, int64_t *t_r)
 	return 0;
 }
 
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* base64: characters outside the alphabet are skipped (line breaks),
+ * the first '=' ends the data (RFC 2045 6.8). */
+static int decode_base64(const unsigned char *in, size_t len, struct buf *out)
+{
+	uint32_t acc = 0;
+	unsigned bits = 0;
+
+	for (size_t i = 0; i < len && in[i] != '='; i++) {
+		int v = b64_value(in[i]);
+		if (v < 0)
+			continue;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			unsigned char byte = (unsigned char)(acc >> bits);
+			if (buf_append(out, &byte, 1) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* quoted-printable: "=XX", soft line breaks "=" CRLF (or LF); a broken
+ * "=" sequence is kept as it is (RFC 2045 6.7, note 1). */
+static int decode_qp(const unsigned char *in, size_t len, struct buf *out)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (in[i] != '=') {
+			if (buf_append(out, &in[i], 1) < 0)
+				return -1;
+			continue;
+		}
+		size_t j = i + 1;
+		while (j < len && (in[j] == ' ' || in[j] == '\t'))
+			j++;
+		if (j < len && in[j] == '\n') {
+			i = j;
+			continue;
+		}
+		if (j + 1 < len && in[j] == '\r' && in[j + 1] == '\n') {
+			i = j + 1;
+			continue;
+		}
+		int hi = i + 1 < len ? hex_value(in[i + 1]) : -1;
+		int lo = i + 2 < len ? hex_value(in[i + 2]) : -1;
+		if (hi >= 0 && lo >= 0) {
+			unsigned char byte = (unsigned char)(hi * 16 + lo);
+			if (buf_append(out, &byte, 1) < 0)
+				return -1;
+			i += 2;
+		} else if (buf_append(out, "=", 1) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int imap_cte_decode(const char *encoding, const void *in, size_t len, struct buf *out)
+{
+	if (encoding == NULL || str_casecmp(encoding, "7bit") == 0 ||
+	    str_casecmp(encoding, "8bit") == 0 || str_casecmp(encoding, "binary") == 0)
+		return len == 0 ? 0 : buf_append(out, in, len);
+	if (str_casecmp(encoding, "base64") == 0)
+		return decode_base64(in, len, out);
+	if (str_casecmp(encoding, "quoted-printable") == 0)
+		return decode_qp(in, len, out);
+	return -1;
+}
+
 int imap_astring_write(struct buf *out, const char *s)
 {
 	return imap_string_write(out, s);

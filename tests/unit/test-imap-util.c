@@ -140,12 +140,43 @@ static void test_flags_write(void **state)
 	buf_release(&b);
 }
 
+static void check_decode(const char *cte, const char *in, const char *want, size_t want_len)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	assert_int_equal(imap_cte_decode(cte, in, strlen(in), &b), 0);
+	assert_int_equal(b.len, want_len);
+	if (want_len > 0)
+		assert_memory_equal(b.data, want, want_len);
+	buf_release(&b);
+}
+
+static void test_cte_decode(void **state)
+{
+	struct buf b;
+
+	check_decode(NULL, "as is\r\n", "as is\r\n", 7);
+	check_decode("7BIT", "x", "x", 1);
+	check_decode("base64", "aGVs\r\nbG8=\r\n", "hello", 5);
+	check_decode("base64", "AAEC/w==", "\x00\x01\x02\xff", 4);
+	check_decode("base64", "  aGVsbG8  !!\r\n", "hello", 5);
+	check_decode("Quoted-Printable", "caf=C3=A9=\r\nau lait", "caf\xc3\xa9" "au lait", 12);
+	check_decode("quoted-printable", "soft=  \nbreak", "softbreak", 9);
+	check_decode("quoted-printable", "bad =ZZ and =", "bad =ZZ and =", 13);
+	check_decode("quoted-printable", "a=3d=3Db", "a==b", 4);
+	buf_init(&b, 0);
+	assert_int_equal(imap_cte_decode("x-uuencode", "begin", 5, &b), -1);
+	buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_datetime_parse), cmocka_unit_test(test_datetime_format),
 		cmocka_unit_test(test_date_parse),     cmocka_unit_test(test_match),
 		cmocka_unit_test(test_view),           cmocka_unit_test(test_flags_write),
+		cmocka_unit_test(test_cte_decode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
