@@ -30,6 +30,8 @@
 
 #include <assert.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -219,6 +221,13 @@ void conn_new(int fd, const struct sockaddr *peer, int peer_len, enum listener_k
 		port[0] = '\0';
 	}
 	conn->peer_port = (uint16_t)atoi(port);
+	/* Replies often leave in several writes (an IMAP FETCH, a multi-line
+	 * SMTP reply): without TCP_NODELAY the second one waits for the peer's
+	 * delayed ACK, up to 40 ms per command. Unix sockets (tests) refuse it. */
+	if (peer->sa_family == AF_INET || peer->sa_family == AF_INET6) {
+		int one = 1;
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	if (ssl != NULL) {
 		conn->bev = bufferevent_openssl_socket_new(loop_base(), fd, ssl,
 							   BUFFEREVENT_SSL_ACCEPTING, opts);

@@ -19,7 +19,7 @@
 #include "mail/date.h"
 #include "mail/header.h"
 #include "mail/rfc3834.h"
-#include "queue/queue.h"
+#include "queue/inject.h"
 #include "store/deliver.h"
 #include "store/quota.h"
 #include "smtp/smtp-notices.h"
@@ -90,51 +90,16 @@ static struct header *read_header(const struct deliver_job *job)
 	return h;
 }
 
-/* notice_send - one generated message to one address: delivered here
- * when it is a mailbox of ours, queued otherwise. -1 on failure. */
+/* notice_send - one generated message to one address, from the null
+ * sender (RFC 3834 3.3): queue/inject.c delivers or queues it. */
 static int notice_send(struct db *db, const struct smtp_notices_ctx *ctx, const char *to,
 		       const char *origin, const char *data, size_t len)
 {
-	struct account a;
-	int ret = account_get(db, to, &a);
-
-	if (ret < 0)
-		return -1;
-	if (ret == 1) {
-		struct domain d = { 0 };
-		struct deliver_rcpt rcpt = { .account = &a };
-		if (domain_get(db, a.domain, &d) == 1)
-			rcpt.domain_quota_bytes = d.quota_bytes;
-		domain_clear(&d);
-		struct deliver_job job = {
-			.data_dir = ctx->data_dir, .return_path = "", .data = data, .size = len,
-			.sid = ctx->sid, .rcpts = &rcpt, .rcpt_count = 1,
-		};
-		ret = deliver_run(&job);
-		(void)deliver_journal(db, &job);
-		account_clear(&a);
-		return ret;
-	}
-	/* queue_enqueue copies from a file: stage the message in queue/tmp */
-	char *id = xasprintf("%s.n%" PRIu64, ctx->queueid, time_monotonic_ms());
-	char *tmp = xasprintf("%s/queue/tmp/%s", ctx->data_dir, id);
-	const char *error;
-	struct queue_rcpt rcpt = { .address = to, .origin = origin };
-	struct queue_msg msg = {
-		.file = id, .queueid = ctx->queueid, .sender = "", .spool_path = tmp,
-		.rcpts = &rcpt, .rcpt_count = 1,
+	struct inject_msg m = {
+		.data_dir = ctx->data_dir, .queueid = ctx->queueid, .sid = ctx->sid, .sender = "",
+		.to = to, .origin = origin, .data = data, .len = len,
 	};
-	char *dir = xasprintf("%s/queue/tmp", ctx->data_dir);
-	ret = mkdir_p(dir, 0750) == 0 && file_write_durable(tmp, data, len, 0600) == 0 ? 0 : -1;
-	free(dir);
-	if (ret == 0 && queue_enqueue(db, ctx->data_dir, &msg, &error) < 0) {
-		log_error("notice: queue %s for %s: %s", id, to, error);
-		ret = -1;
-	}
-	(void)unlink(tmp);
-	free(tmp);
-	free(id);
-	return ret;
+	return inject_send(db, &m);
 }
 
 /* autoreply_one - the autoresponder of one mailbox that took the message. */
