@@ -144,6 +144,26 @@ const struct db_migration schema_migrations[] = {
 	  "  failures INTEGER NOT NULL,"
 	  "  detail TEXT,"
 	  "  PRIMARY KEY (kind, subject));" },
+	{ 6,
+	  /* The outbound transport (queue/qmgr.c). States: 'queued' (due at
+	   * next_attempt_at), 'sending' (in flight; back to 'queued' at
+	   * start-up), 'failed' (a bounce is owed), 'hold' (the admin's).
+	   * A delivered or bounced row is deleted; the journal keeps it.
+	   * last_status/last_reply/remote_mta: the last attempt's outcome for
+	   * `postino queue show` and the DSN; warned_at: delay warning sent. */
+	  "UPDATE queue SET state = 'queued' WHERE state = 'held';"
+	  "ALTER TABLE queue ADD COLUMN last_attempt_at INTEGER;"
+	  "ALTER TABLE queue ADD COLUMN last_status TEXT;"
+	  "ALTER TABLE queue ADD COLUMN last_reply TEXT;"
+	  "ALTER TABLE queue ADD COLUMN remote_mta TEXT;"
+	  "ALTER TABLE queue ADD COLUMN warned_at INTEGER;"
+	  "ALTER TABLE queue ADD COLUMN domain TEXT NOT NULL DEFAULT '';"
+	  "UPDATE queue SET domain = lower(substr(recipient, instr(recipient, '@') + 1));"
+	  "CREATE INDEX queue_file ON queue(file);" },
+	/* 7: hijack detection (directory/sendlimit.c) */
+	{ 7, "SELECT 1;" },
+	/* 8: DKIM keys (dkim/) */
+	{ 8, "SELECT 1;" },
 };
 
 const size_t schema_migrations_count = N_ELEMENTS(schema_migrations);

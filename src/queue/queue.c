@@ -136,8 +136,9 @@ static int queue_insert(struct db *db, const struct queue_msg *msg, uint64_t siz
 		sqlite3_stmt *st = db_prepare(
 			db, "INSERT INTO queue (queueid, file, sender, recipient, state, origin,"
 			    " account, size, dsn_notify, dsn_orcpt, dsn_ret, dsn_envid, last_error,"
-			    " created_at, next_attempt_at)"
-			    " VALUES (?1, ?2, ?3, ?4, 'held', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)");
+			    " created_at, next_attempt_at, domain)"
+			    " VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13,"
+			    " lower(substr(?4, instr(?4, '@') + 1)))");
 		sqlite3_bind_text(st, 1, msg->queueid, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 2, msg->file, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 3, msg->sender, -1, SQLITE_TRANSIENT);
@@ -182,7 +183,7 @@ int queue_enqueue(struct db *db, const char *data_dir, const struct queue_msg *m
 		*error_r = "cannot record the queue entries";
 		return -1;
 	}
-	log_info("queue: held queueid=%s file=%s from=<%s> nrcpt=%zu size=%" PRIu64, msg->queueid,
+	log_info("queue: queued queueid=%s file=%s from=<%s> nrcpt=%zu size=%" PRIu64, msg->queueid,
 		 msg->file, msg->sender, msg->rcpt_count, size);
 	return 0;
 }

@@ -4,7 +4,7 @@
  * enqueue of messages for recipients we do not deliver locally.
  *
  * One message file under DATA/queue/msg/ and one row per recipient in
- * postino.db table `queue`, state 'held'. queue_enqueue() returns only
+ * postino.db table `queue`, state 'queued'. queue_enqueue() returns only
  * once both are durable, so the SMTP 250 that follows never acknowledges
  * something a crash could lose. The outbound transport (a later issue)
  * picks rows up from there.
