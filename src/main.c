@@ -24,7 +24,7 @@ struct command_group {
 static const struct command_group groups[] = {
 	GROUP(init), GROUP(serve), GROUP(domain), GROUP(user),
 	GROUP(alias), GROUP(autoreply), GROUP(log), GROUP(reasons),
-	GROUP(screen), GROUP(why),
+	GROUP(screen), GROUP(why), GROUP(route), GROUP(dkim), GROUP(queue),
 };
 
 static void usage_all(FILE *fp)

@@ -13,6 +13,7 @@
 #include "lib/time.h"
 #include "mail/addr.h"
 #include "directory/directory.h"
+#include "directory/sendlimit.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 
@@ -55,6 +56,29 @@ static void format_limit(uint64_t value, bool size, char *dst, size_t dst_size)
 		size_format(value, dst, dst_size);
 	else
 		snprintf(dst, dst_size, "%" PRIu64, value);
+}
+
+/* send_limits_show - the domain's hijack limits (directory/sendlimit.h):
+ * its own, or the server's limits.send-* ("default"). */
+static int send_limits_show(struct cli *cli, struct db *db, const char *name, json_t *obj)
+{
+	int64_t limit[2];
+	static const char *const keys[2] = { "send-messages", "send-recipients" };
+	static const char *const json_keys[2] = { "send_messages", "send_recipients" };
+
+	if (sendlimit_domain_get(db, name, &limit[0], &limit[1]) < 0)
+		return cli_refuse(cli, "cannot read domains: %s", db_errmsg(db));
+	for (size_t i = 0; i < 2; i++) {
+		if (obj != NULL)
+			json_object_set_new(obj, json_keys[i],
+					    limit[i] < 0 ? json_null() : json_integer(limit[i]));
+		else if (limit[i] < 0)
+			printf("%-14s default (limits.%s per limits.send-window)\n", keys[i], keys[i]);
+		else
+			printf("%-14s %" PRId64 "%s\n", keys[i], limit[i],
+			       limit[i] == 0 ? " (no limit)" : " per limits.send-window");
+	}
+	return CLI_OK;
 }
 
 /* split_settings - "key=value" arguments; NULL after a usage error. */
@@ -256,7 +280,9 @@ static int cmd_domain_list(struct cli *cli, int argc, char **argv)
 		struct domain_view v = { &domains[i], domain_used(cli, domains[i].name) };
 		char max[SIZE_TEXT_MAX], quota[SIZE_TEXT_MAX], used[SIZE_TEXT_MAX];
 		if (arr != NULL) {
-			json_array_append_new(arr, domain_json(&v));
+			json_t *obj = domain_json(&v);
+			(void)send_limits_show(cli, db, v.d->name, obj);
+			json_array_append_new(arr, obj);
 			continue;
 		}
 		format_limit(v.d->max_accounts, false, max, sizeof(max));
@@ -288,9 +314,11 @@ static int cmd_domain_show(struct cli *cli, int argc, char **argv)
 		return ret < 0 ? cli_refuse(cli, "cannot read domains: %s", db_errmsg(db))
 			       : cli_refuse(cli, "no domain %s", argv[0]);
 	struct domain_view v = { &d, domain_used(cli, d.name) };
-	if (cli->json)
-		cli_print_json(domain_json(&v));
-	else {
+	if (cli->json) {
+		json_t *obj = domain_json(&v);
+		ret = send_limits_show(cli, db, d.name, obj);
+		cli_print_json(obj);
+	} else {
 		format_limit(d.max_accounts, false, max, sizeof(max));
 		format_limit(d.quota_bytes, true, quota, sizeof(quota));
 		size_format(v.used_bytes, used, sizeof(used));
@@ -302,15 +330,17 @@ static int cmd_domain_show(struct cli *cli, int argc, char **argv)
 		printf("%-14s %s\n", "used", used);
 		printf("%-14s %" PRIu64 "\n", "aliases", d.alias_count);
 		printf("%-14s %s\n", "created", created);
+		ret = send_limits_show(cli, db, d.name, NULL);
 	}
 	domain_clear(&d);
-	return CLI_OK;
+	return ret;
 }
 
 const struct cli_command cli_domain_commands[] = {
 	{ "domain add", cmd_domain_add, "DOMAIN [--max-accounts N] [--quota SIZE]",
 	  "add a local domain (0 = unlimited)" },
-	{ "domain set", cmd_domain_set, "DOMAIN max-accounts=N quota=SIZE ...",
+	{ "domain set", cmd_domain_set,
+	  "DOMAIN max-accounts=N quota=SIZE send-messages=N|default send-recipients=N|default ...",
 	  "change a domain's limits" },
 	{ "domain del", cmd_domain_del, "DOMAIN [--force [--keep-mail]]",
 	  "delete a domain (--force: with its mailboxes and aliases)" },

@@ -18,6 +18,7 @@
 #include "core/config.h"
 #include "core/conn.h"
 #include "core/dbpool.h"
+#include "core/dns.h"
 #include "core/journal.h"
 #include "core/listen.h"
 #include "core/loop.h"
@@ -27,6 +28,8 @@
 #include "imap/imap.h"
 #include "smtp/smtp.h"
 #include "pop3/pop3.h"
+#include "queue/qmgr.h"
+#include "queue/route.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 
@@ -107,6 +110,15 @@ static void serve_keep_restart_keys(const struct config *old, struct config *cfg
 	}
 }
 
+/* serve_dns_switch - new resolvers when dns.servers changed (lookups in
+ * flight finish on the old ones). */
+static int serve_dns_switch(const struct config *from, const struct config *to, char **error_r)
+{
+	if (strcmp(from->dns_servers, to->dns_servers) == 0)
+		return 0;
+	return dns_set_servers(to->dns_servers, error_r);
+}
+
 static void serve_reload_failed(struct serve *s, char *error)
 {
 	log_error("reload failed: %s; still running with the previous configuration", error);
@@ -127,12 +139,21 @@ static void serve_reload(void *ctx)
 		return;
 	}
 	serve_keep_restart_keys(loop_config(), cfg);
+	if (serve_dns_switch(loop_config(), cfg, &error) < 0) {
+		config_free(&cfg);
+		serve_reload_failed(s, error);
+		return;
+	}
 	if (serve_tls_load(s, cfg, &error) < 0) {
+		char *ignored;
+		if (serve_dns_switch(cfg, loop_config(), &ignored) < 0) /* worked before */
+			free(ignored);
 		config_free(&cfg);
 		serve_reload_failed(s, error);
 		return;
 	}
 	log_set_level(cfg->log_level);
+	route_set_ipv6(cfg->outbound_ipv6);
 	loop_config_set(cfg); /* open connections keep the snapshot they hold */
 	log_info("reload done: configuration re-read, tls %s", tls_server_describe());
 	serve_journal(s, "change", "serve.reload", NULL);
@@ -142,11 +163,12 @@ static void serve_drain_begin(void *ctx)
 {
 	listen_stop();
 	conn_drain_all();
+	qmgr_drain();
 }
 
 static bool serve_drain_done(void *ctx)
 {
-	return conn_count() == 0 && worker_pending() == 0;
+	return conn_count() == 0 && worker_pending() == 0 && qmgr_idle();
 }
 
 /* serve_raise_fd_limit - every connection is a descriptor; the default
@@ -193,6 +215,10 @@ static int serve_setup(struct serve *s, struct config **cfg_r)
 					     .ctx = s },
 		      &error) < 0)
 		goto refused;
+	/* a dns.servers value c-ares cannot use refuses the start */
+	if (dns_init(loop_base(), cfg->dns_servers, &error) < 0)
+		goto refused;
+	route_set_ipv6(cfg->outbound_ipv6);
 	if (listen_bind_all(cfg, &error) < 0) {
 		/* one line per listener that failed, so each can be fixed at once */
 		for (char *line = strtok(error, "\n"); line != NULL; line = strtok(NULL, "\n"))
@@ -218,6 +244,8 @@ static void serve_teardown(struct serve *s)
 	conn_close_all("server stopped");
 	loop_run_deferred();
 	tls_server_deinit();
+	dns_deinit(); /* lookups still in flight answer "try again later" */
+	qmgr_stop();  /* after dns_deinit: route callbacks point at its destinations */
 	loop_deinit();
 	privs_clear(&s->privs);
 	free(s->conf_path);
@@ -227,7 +255,7 @@ static int cmd_serve(struct cli *cli, int argc, char **argv)
 {
 	struct serve s = { .cli = cli };
 	struct config *cfg = NULL;
-	char *listeners;
+	char *listeners, *error;
 	int ret;
 
 	if (argc > 0)
@@ -244,6 +272,12 @@ static int cmd_serve(struct cli *cli, int argc, char **argv)
 	for (size_t i = 0; i < LISTENER_COUNT; i++)
 		listen_set_accept((enum listener_kind)i, serve_protocols[i]);
 	listen_start();
+	if (qmgr_start(cli->data_dir, &error) < 0) {
+		cli_refuse(cli, "cannot start the outbound queue: %s", error);
+		free(error);
+		serve_teardown(&s);
+		return CLI_REFUSED;
+	}
 	listeners = listen_describe();
 	log_info("tls %s", tls_server_describe());
 	log_info("postino ready listeners=%s pid=%ld workers=%u", listeners, (long)getpid(),

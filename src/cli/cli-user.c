@@ -17,6 +17,7 @@
 #include "lib/time.h"
 #include "mail/addr.h"
 #include "directory/directory.h"
+#include "directory/sendlimit.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 
@@ -420,6 +421,19 @@ static void show_time(const char *key, int64_t t, const char *none)
 	show_line(key, "%s", text);
 }
 
+/* send_hold_reason - the trip that turned can-send off (hijack
+ * detection, F21), while it is why can-send is off; NULL otherwise. */
+static const char *send_hold_reason(struct cli *cli, const struct account *a,
+				    struct sendlimit_hold *hold)
+{
+	struct db *db = cli_db(cli);
+
+	if (a->can_send || db == NULL || sendlimit_hold_get(db, a->address, hold) != 1 ||
+	    hold->action != SENDLIMIT_SUSPEND)
+		return NULL;
+	return hold->reason;
+}
+
 /* show_account - every setting under its `user set` name. */
 static void show_account(struct cli *cli, const struct account *a)
 {
@@ -435,6 +449,11 @@ static void show_account(struct cli *cli, const struct account *a)
 	}
 	for (size_t i = 0; i < N_ELEMENTS(services); i++)
 		show_line(services[i].key, "%s", service_on(a, i) ? "yes" : "no");
+	struct sendlimit_hold hold;
+	const char *held = send_hold_reason(cli, a, &hold);
+	if (held != NULL)
+		show_line("can-send-reason", "%s; to lift: postino user set %s can-send=yes", held,
+			  a->address);
 	if (a->quota_bytes == 0)
 		show_line("quota", "0 (unlimited)");
 	else {
@@ -487,10 +506,16 @@ static int cmd_user_show(struct cli *cli, int argc, char **argv)
 		return ret;
 	}
 	free(addr);
-	if (cli->json)
-		cli_print_json(account_json(cli, &a));
-	else
+	if (cli->json) {
+		struct sendlimit_hold hold;
+		const char *held = send_hold_reason(cli, &a, &hold);
+		json_t *obj = account_json(cli, &a);
+		json_object_set_new(obj, "can_send_reason", held != NULL ? json_string(held)
+									 : json_null());
+		cli_print_json(obj);
+	} else {
 		show_account(cli, &a);
+	}
 	account_clear(&a);
 	return CLI_OK;
 }

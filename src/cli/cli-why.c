@@ -121,22 +121,6 @@ static void print_report(const struct why_report *report)
 		print_finding(&report->findings[i]);
 }
 
-/* load_config - the screening thresholds the server uses; the defaults
- * when postino.conf cannot be read (the report says so in the log). */
-static struct config *load_config(struct cli *cli)
-{
-	char *path = xasprintf("%s/%s", cli->data_dir, CONFIG_FILE_NAME), *error;
-	struct config *cfg;
-
-	if (config_load(path, &cfg, &error) < 0) {
-		fprintf(stderr, "postino: warning: %s; using default settings\n", error);
-		free(error);
-		cfg = config_new_defaults();
-	}
-	free(path);
-	return cfg;
-}
-
 static int cmd_why(struct cli *cli, int argc, char **argv)
 {
 	struct why_input in = { .now_ms = time_now() * 1000, .history_ms = WHY_HISTORY_DEFAULT_MS };
@@ -176,7 +160,7 @@ static int cmd_why(struct cli *cli, int argc, char **argv)
 		in.dirs = WHY_DIRS_ALL;
 	if ((db = cli_db(cli)) == NULL)
 		return CLI_REFUSED;
-	cfg = load_config(cli);
+	cfg = cli_load_config(cli);
 	in.cfg = cfg;
 	in.data_dir = cli->data_dir;
 	if (why_run(db, &in, &report, &error) < 0) {

@@ -8,6 +8,7 @@
 #include "lib/mem.h"
 #include "lib/fs.h"
 #include "cli/cli.h"
+#include "core/config.h"
 #include "directory/directory.h"
 #include "directory/schema.h"
 
@@ -15,6 +16,20 @@
 #include <unistd.h>
 
 #define PASSWORD_STDIN_MAX 1024
+
+struct config *cli_load_config(struct cli *cli)
+{
+	char *path = xasprintf("%s/%s", cli->data_dir, CONFIG_FILE_NAME), *error;
+	struct config *cfg;
+
+	if (config_load(path, &cfg, &error) < 0) {
+		fprintf(stderr, "postino: warning: %s; using default settings\n", error);
+		free(error);
+		cfg = config_new_defaults();
+	}
+	free(path);
+	return cfg;
+}
 
 struct db *cli_db(struct cli *cli)
 {

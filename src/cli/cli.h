@@ -15,6 +15,8 @@
 
 #include <jansson.h>
 
+struct config;
+
 enum cli_exit {
 	CLI_OK = 0,
 	CLI_REFUSED = 1,
@@ -43,6 +45,9 @@ struct cli_command {
 /* The database, opened and migrated on first use; NULL after printing a
  * refusal (data directory missing or not initialised). */
 struct db *cli_db(struct cli *cli);
+/* postino.conf of the data directory as the server reads it; the defaults
+ * (with a warning on stderr) when it cannot be read. Free with config_free. */
+struct config *cli_load_config(struct cli *cli);
 /* Print "postino: <message>" to stderr and return CLI_REFUSED. */
 int cli_refuse(struct cli *cli, const char *fmt, ...) ATTR_FORMAT(printf, 2, 3);
 /* Print the usage of cli->command (with an optional complaint) and return

@@ -23,5 +23,8 @@ CLI_GROUP(log);
 CLI_GROUP(reasons);
 CLI_GROUP(screen);
 CLI_GROUP(why);
+CLI_GROUP(route);
+CLI_GROUP(dkim);
+CLI_GROUP(queue);
 
 #endif

@@ -29,6 +29,8 @@
 #define CONFIG_SCREEN_FAILURES_MAX 100000
 /* A refused login waits at most this long: longer only holds sockets. */
 #define CONFIG_SCREEN_DELAY_MAX_MS 10000
+/* Hijack detection's window: a minute to a week (send_log keeps a week). */
+#define CONFIG_SEND_WINDOW_MAX (7 * 86400)
 
 enum config_type {
 	CONFIG_TYPE_STRING,
@@ -40,6 +42,7 @@ enum config_type {
 	CONFIG_TYPE_BOOL,    /* bool, written yes/no */
 	CONFIG_TYPE_DURATION, /* uint64_t seconds, written "10m" (lib/time.h time_parse_duration) */
 	CONFIG_TYPE_CIDRS,   /* string: comma-separated networks (config_cidr_list_parse) */
+	CONFIG_TYPE_CHOICE,  /* string: one of .choices ("a|b") */
 };
 
 struct config_key {
@@ -50,6 +53,7 @@ struct config_key {
 	uint64_t min, max;   /* CONFIG_TYPE_UINT */
 	bool reloadable;     /* takes effect on SIGHUP without restart */
 	const char *comment; /* written above the key by config_write */
+	const char *choices; /* CONFIG_TYPE_CHOICE: "suspend|disable" */
 };
 
 #define OFF(field) offsetof(struct config, field)
@@ -96,6 +100,27 @@ static const struct config_key keys[] = {
 	{ .key = "limits.connections-per-ip", .type = CONFIG_TYPE_UINT, .def = "64",
 	  .offset = OFF(conn_max_per_ip), .min = 1, .max = 1000000, .reloadable = true,
 	  .comment = "connections from one address: an office behind NAT shares one" },
+	/* ---- hijack detection (directory/sendlimit.c, F21) ---- */
+	{ .key = "limits.send-messages", .type = CONFIG_TYPE_UINT, .def = "200",
+	  .offset = OFF(send_messages), .min = 0, .max = 1000000, .reloadable = true,
+	  .comment = "messages one account may submit within limits.send-window before its "
+		     "sending is stopped as a likely hijack (0 = no limit; per domain: postino "
+		     "domain set DOMAIN send-messages=N)" },
+	{ .key = "limits.send-recipients", .type = CONFIG_TYPE_UINT, .def = "1000",
+	  .offset = OFF(send_recipients), .min = 0, .max = 10000000, .reloadable = true,
+	  .comment = "recipients (all its messages together) one account may address within "
+		     "limits.send-window (0 = no limit; per domain: send-recipients=N)" },
+	{ .key = "limits.send-window", .type = CONFIG_TYPE_DURATION, .def = "1h",
+	  .offset = OFF(send_window), .min = 60, .max = CONFIG_SEND_WINDOW_MAX, .reloadable = true,
+	  .comment = "the sliding window both send limits count over" },
+	{ .key = "limits.send-action", .type = CONFIG_TYPE_CHOICE, .def = "suspend",
+	  .choices = "suspend|disable", .offset = OFF(send_action), .reloadable = true,
+	  .comment = "over a send limit: suspend (can-send=no, it can still read mail) or "
+		     "disable the account; the postmaster is told either way" },
+	{ .key = "postmaster", .type = CONFIG_TYPE_STRING, .def = "", .offset = OFF(postmaster),
+	  .reloadable = true,
+	  .comment = "where notices for the administrator go when postmaster@DOMAIN is not a "
+		     "mailbox or alias here (empty = postmaster@HOSTNAME)" },
 	/* ---- smtp (src/smtp/) ---- */
 	{ .key = "smtp.max-message-size", .type = CONFIG_TYPE_SIZE, .def = "50M",
 	  .offset = OFF(smtp_max_message_size), .min = 1024, .max = CONFIG_SMTP_MESSAGE_MAX,
@@ -175,6 +200,48 @@ static const struct config_key keys[] = {
 	  .offset = OFF(imap_max_connections_per_user), .min = 1, .max = 10000, .reloadable = true,
 	  .comment = "IMAP sessions one account may have open at once (phones, laptops, "
 		     "webmail)" },
+	/* ---- outbound queue (src/queue/qmgr*.c, issue 5) ---- */
+	{ .key = "queue.retry-schedule", .type = CONFIG_TYPE_STRING, .def = "5m,10m,20m,40m,1h,2h,4h",
+	  .offset = OFF(queue_retry_schedule), .reloadable = true,
+	  .comment = "waits between attempts after a temporary failure; the last one repeats" },
+	{ .key = "queue.max-lifetime", .type = CONFIG_TYPE_DURATION, .def = "5d",
+	  .offset = OFF(queue_max_lifetime), .min = 1, .max = 30 * 86400, .reloadable = true,
+	  .comment = "a message still undelivered this long after arrival is bounced" },
+	{ .key = "queue.delay-warning", .type = CONFIG_TYPE_DURATION, .def = "4h",
+	  .offset = OFF(queue_delay_warning), .min = 0, .max = 30 * 86400, .reloadable = true,
+	  .comment = "tell the sender once when a message waits this long (0 = never)" },
+	{ .key = "queue.concurrency", .type = CONFIG_TYPE_UINT, .def = "20",
+	  .offset = OFF(queue_concurrency), .min = 1, .max = 1000, .reloadable = true,
+	  .comment = "outbound SMTP connections in all" },
+	{ .key = "queue.destination-concurrency", .type = CONFIG_TYPE_UINT, .def = "5",
+	  .offset = OFF(queue_destination_concurrency), .min = 1, .max = 100, .reloadable = true,
+	  .comment = "outbound SMTP connections to one destination (domain or relay)" },
+	{ .key = "outbound.port", .type = CONFIG_TYPE_UINT, .def = "25",
+	  .offset = OFF(outbound_port), .min = 1, .max = 65535, .reloadable = true,
+	  .comment = "port of the MX hosts we deliver to (25; tests and benchmarks change it)" },
+	{ .key = "outbound.tls", .type = CONFIG_TYPE_BOOL, .def = "yes",
+	  .offset = OFF(outbound_tls), .reloadable = true,
+	  .comment = "use STARTTLS with MX hosts that offer it (opportunistic, RFC 3207)" },
+	{ .key = "outbound.ipv6", .type = CONFIG_TYPE_BOOL, .def = "yes",
+	  .offset = OFF(outbound_ipv6), .reloadable = true,
+	  .comment = "deliver to MX hosts over IPv6 too (AAAA records, tried before IPv4); "
+		     "no = IPv4 only, for hosts without IPv6 connectivity" },
+	{ .key = "relay.host", .type = CONFIG_TYPE_STRING, .def = "", .offset = OFF(relay_host),
+	  .reloadable = true,
+	  .comment = "smarthost for all remote mail: [host]:port (no MX lookup) or host:port; "
+		     "empty = deliver directly to each domain's MX" },
+	{ .key = "relay.domains", .type = CONFIG_TYPE_STRING, .def = "", .offset = OFF(relay_domains),
+	  .reloadable = true,
+	  .comment = "per-domain smarthosts: domain=[host]:port,domain2=host (these win over "
+		     "relay.host; domain=direct bypasses relay.host)" },
+	{ .key = "relay.tls", .type = CONFIG_TYPE_STRING, .def = "required", .offset = OFF(relay_tls),
+	  .reloadable = true,
+	  .comment = "required (STARTTLS must work), opportunistic, implicit (port 465) or none" },
+	{ .key = "relay.user", .type = CONFIG_TYPE_STRING, .def = "", .offset = OFF(relay_user),
+	  .reloadable = true, .comment = "AUTH login at the smarthost (empty = no AUTH)" },
+	{ .key = "relay.password", .type = CONFIG_TYPE_STRING, .def = "",
+	  .offset = OFF(relay_password), .reloadable = true,
+	  .comment = "AUTH password at the smarthost (keep postino.conf mode 0640 or stricter)" },
 };
 
 static const bool implicit_tls[LISTENER_COUNT] = {
@@ -326,6 +393,21 @@ static bool hostname_valid(const char *s)
 	return label > 0 && s[len - 1] != '-';
 }
 
+/* choice_valid - value is one of the '|'-separated words of choices. */
+static bool choice_valid(const char *choices, const char *value)
+{
+	size_t len = strlen(value);
+
+	for (const char *p = choices; len > 0 && *p != '\0';) {
+		const char *end = strchr(p, '|');
+		size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (n == len && memcmp(p, value, n) == 0)
+			return true;
+		p += n + (end != NULL);
+	}
+	return false;
+}
+
 /* key_apply - validate text and store it in cfg; error_r is a phrase. */
 static int key_apply(struct config *cfg, const struct config_key *k, const char *value,
 		     char **error_r)
@@ -403,6 +485,12 @@ static int key_apply(struct config *cfg, const struct config_key *k, const char 
 		}
 		break;
 	}
+	case CONFIG_TYPE_CHOICE:
+		if (!choice_valid(k->choices, value)) {
+			*error_r = xasprintf("%s: '%s' is not one of %s", k->key, value, k->choices);
+			return -1;
+		}
+		break;
 	case CONFIG_TYPE_STRING:
 		break;
 	}
@@ -589,7 +677,8 @@ void config_free(struct config **_cfg)
 	*_cfg = NULL;
 	for (size_t i = 0; i < N_ELEMENTS(keys); i++) {
 		if (keys[i].type == CONFIG_TYPE_STRING || keys[i].type == CONFIG_TYPE_HOSTNAME ||
-		    keys[i].type == CONFIG_TYPE_LISTEN || keys[i].type == CONFIG_TYPE_CIDRS)
+		    keys[i].type == CONFIG_TYPE_LISTEN || keys[i].type == CONFIG_TYPE_CIDRS ||
+		    keys[i].type == CONFIG_TYPE_CHOICE)
 			free(*(char **)((char *)cfg + keys[i].offset));
 	}
 	free(cfg);

@@ -58,11 +58,32 @@ struct config {
 	uint64_t screen_account_lock;
 	uint64_t screen_failure_delay_ms; /* a refused login is answered this late */
 	char *screen_trusted;             /* CIDR list never screened; "" = none */
+	/* limits.send-* (directory/sendlimit.c): hijack detection (F21) */
+	uint64_t send_messages;           /* per send-window per account; 0 = no limit */
+	uint64_t send_recipients;         /* likewise, recipients */
+	uint64_t send_window;             /* seconds */
+	char *send_action;                /* "suspend" (can-send=no) or "disable" */
+	char *postmaster;                 /* admin notices when postmaster@DOMAIN has no
+					   * mailbox; "" = postmaster@hostname */
 	/* imap.* (src/imap/) */
 	bool imap_protocol_log;
 	uint64_t imap_login_timeout;      /* seconds before login */
 	uint64_t imap_idle_timeout;       /* seconds once logged in, IDLE included */
 	uint64_t imap_max_connections_per_user;
+	/* queue.*, outbound.*, relay.* (src/queue/qmgr*.c) */
+	char *queue_retry_schedule;       /* "5m,10m,..." */
+	uint64_t queue_max_lifetime;      /* seconds */
+	uint64_t queue_delay_warning;     /* seconds, 0 = never */
+	uint64_t queue_concurrency;
+	uint64_t queue_destination_concurrency;
+	uint64_t outbound_port;
+	bool outbound_tls;
+	bool outbound_ipv6;               /* AAAA records used (queue/route.c) */
+	char *relay_host;                 /* "" = direct */
+	char *relay_domains;              /* "dom=spec,..." */
+	char *relay_tls;                  /* required|opportunistic|implicit|none */
+	char *relay_user;
+	char *relay_password;
 };
 
 /* Networks in one list key (screen.trusted). */

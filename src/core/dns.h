@@ -27,7 +27,8 @@ enum dns_status {
 	DNS_NODATA,    /* the name exists, no record of that type */
 	DNS_NXDOMAIN,  /* the name does not exist */
 	DNS_TEMPFAIL,  /* timeout, SERVFAIL, refused, network: try later */
-	DNS_BADNAME,   /* not a valid domain name: permanent */
+	DNS_BADNAME,   /* not a valid domain name (empty label, label > 63,
+	                * name > 253 octets): permanent */
 };
 
 #define DNS_NAME_MAX 256
@@ -54,7 +55,8 @@ typedef void dns_txt_fn(void *ctx, enum dns_status status, const char *const *tx
 int dns_init(struct event_base *base, const char *servers, char **error_r) ATTR_NODISCARD;
 /* SIGHUP: new servers for lookups started from now on. */
 int dns_set_servers(const char *servers, char **error_r) ATTR_NODISCARD;
-/* Cancels what is in flight (callbacks run with DNS_TEMPFAIL). */
+/* Cancels what is in flight (callbacks run with DNS_TEMPFAIL, from
+ * inside this call); never call it from a lookup's callback. */
 void dns_deinit(void);
 
 void dns_lookup_mx(const char *domain, dns_mx_fn *fn, void *ctx);
@@ -64,6 +66,11 @@ void dns_lookup_mx(const char *domain, dns_mx_fn *fn, void *ctx);
 void dns_lookup_addr(const char *host, int family, dns_addr_fn *fn, void *ctx);
 /* TXT strings of one record joined (RFC 7208 3.3), one entry per record. */
 void dns_lookup_txt(const char *name, dns_txt_fn *fn, void *ctx);
+/* Run fn(ctx) from the loop, after the caller has returned (dns_deinit()
+ * runs what still waits): lets a module built on these lookups answer
+ * from its own checks and keep the "never inside the call" promise. */
+typedef void dns_defer_fn(void *ctx);
+void dns_defer(dns_defer_fn *fn, void *ctx);
 
 /* "nxdomain", ... for logs and journal details. */
 const char *dns_status_name(enum dns_status status);

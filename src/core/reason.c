@@ -43,6 +43,22 @@ static const struct reason reasons[] = {
 	  .fix = "postino autoreply off ADDR" },
 	{ .code = "admin.autoreply-off", .text = "autoresponder turned off",
 	  .explanation = "An administrator turned the mailbox's autoresponder off." },
+	/* `postino queue ...` (cli/cli-queue.c); queueid names the message */
+	{ .code = "admin.queue-retry", .text = "queued message retried now",
+	  .explanation = "An administrator asked for an immediate delivery attempt of a queued (or "
+			 "held) message; the detail lists its recipients." },
+	{ .code = "admin.queue-delete", .text = "queued message deleted",
+	  .explanation = "An administrator removed a message from the outbound queue without sending "
+			 "it or a bounce; recipients being sent at that moment are dropped after the "
+			 "attempt." },
+	{ .code = "admin.queue-bounce", .text = "queued message bounced",
+	  .explanation = "An administrator gave up on a queued message: a failure report (status "
+			 "5.0.0) goes to its sender." },
+	{ .code = "admin.queue-hold", .text = "queued message put on hold",
+	  .explanation = "An administrator held a queued message: it is not sent until released.",
+	  .fix = "postino queue release ID" },
+	{ .code = "admin.queue-release", .text = "held message released",
+	  .explanation = "An administrator released a held message; it is sent at once." },
 
 	/* ---- the autoresponder (RFC 3834) ---- */
 	{ .code = "autoreply.sent", .text = "automatic reply sent",
@@ -197,6 +213,82 @@ static const struct reason reasons[] = {
 	  .explanation = "The mailbox reached 90% of its size or message quota. The user is warned "
 			 "once, and again only after usage falls under 90% and rises past it.",
 	  .fix = "Ask the user to delete or archive mail, or raise the quota." },
+	/* ---- outbound queue (src/queue/qmgr*.c) ---- */
+	{ .code = "queue.delivered", .text = "delivered to the remote server",
+	  .explanation = "The receiving server accepted the message for this recipient (250 after the "
+			 "data); the detail names the host, its address, whether TLS was used and its reply." },
+	{ .code = "queue.delivered-local", .text = "delivered to a local mailbox from the queue",
+	  .explanation = "A queued recipient turned out to be a mailbox here (a retried local delivery, "
+			 "or a notice to one of our users) and was stored." },
+	{ .code = "queue.deferred", .text = "delivery failed temporarily, will retry",
+	  .explanation = "The receiving side answered 4xx, could not be reached, or DNS failed "
+			 "temporarily. The message stays queued and is retried on queue.retry-schedule "
+			 "until queue.max-lifetime; the detail has the reply or error.",
+	  .fix = "postino queue show ID; postino queue retry ID once the cause is fixed." },
+	{ .code = "queue.failed", .text = "delivery failed permanently",
+	  .explanation = "The receiving server refused the recipient or message with a 5xx reply, the "
+			 "domain does not exist or accepts no mail (null MX), or the message cannot be "
+			 "sent as it is (too large, 8-bit or UTF-8 the peer cannot take). A bounce goes "
+			 "to the sender." },
+	{ .code = "queue.expired", .text = "message expired in the queue",
+	  .explanation = "Every attempt failed temporarily until queue.max-lifetime ran out; the "
+			 "message is bounced to its sender with the last error.",
+	  .fix = "Check the destination with postino route DOMAIN and the last error with postino "
+		 "queue show ID." },
+	{ .code = "queue.bounced", .text = "bounce sent to the sender",
+	  .explanation = "A delivery status notification (RFC 3464) listing the failed recipients "
+			 "was sent to the envelope sender, from the null sender." },
+	{ .code = "queue.bounce-suppressed", .text = "failure not reported to the sender",
+	  .explanation = "The message had the null sender (it was itself a bounce or notice: no "
+			 "bounce loops) or the sender asked for no failure report (NOTIFY=NEVER)." },
+	{ .code = "queue.delay-warning", .text = "delay warning sent to the sender",
+	  .explanation = "The message has waited longer than queue.delay-warning; the sender was told "
+			 "once that it is still being retried." },
+	{ .code = "queue.dropped", .text = "removed from the queue by an administrator",
+	  .explanation = "postino queue delete removed the recipient; nothing was sent to anyone." },
+	/* ---- outbound routing (src/queue/route.c) ---- */
+	/* Where mail for a remote domain goes (RFC 5321 5.1); the SMTP codes
+	 * are the status the bounce (RFC 3464) reports. `postino route DOMAIN`
+	 * shows the same answer the queue gets. */
+	{ .code = "route.nxdomain", .smtp = "550 5.1.2", .text = "recipient domain does not exist",
+	  .explanation = "DNS says the recipient's domain does not exist (NXDOMAIN): no mail can ever "
+			 "reach it, so the message is bounced at once.",
+	  .fix = "Check the address for a typo in the domain; postino route DOMAIN shows the answer." },
+	{ .code = "route.null-mx", .smtp = "556 5.1.10", .text = "recipient domain accepts no mail",
+	  .explanation = "The domain publishes a null MX (a single MX record \".\", RFC 7505): it "
+			 "declares that it never receives mail, so the message is bounced at once." },
+	{ .code = "route.no-address", .smtp = "554 5.4.4", .text = "no usable address for the "
+	  "recipient domain's mail servers",
+	  .explanation = "The domain's MX hosts (or the domain itself, when it has no MX) have no "
+			 "IPv4/IPv6 address, or only unusable ones (0.0.0.0/8, multicast); with "
+			 "outbound.ipv6=no an IPv6-only destination ends here too.",
+	  .fix = "postino route DOMAIN shows what DNS returned; the domain's owner must fix its "
+		 "records (or set outbound.ipv6=yes on a host with IPv6)." },
+	{ .code = "route.dns-tempfail", .smtp = "451 4.4.3", .text = "DNS lookup failed temporarily",
+	  .explanation = "The resolver timed out, refused or answered SERVFAIL for the domain or its "
+			 "MX hosts, and no address was found: the message stays queued and is retried.",
+	  .fix = "Check dns.servers in postino.conf and the resolver (postino route DOMAIN)." },
+	{ .code = "route.bad-domain", .smtp = "550 5.1.2", .text = "invalid destination domain",
+	  .explanation = "The recipient domain (or the relay host of relay.host/relay.domains) is not "
+			 "a valid domain name or address literal, so it cannot be looked up.",
+	  .fix = "Correct the address, or the relay setting in postino.conf." },
+	/* ---- DKIM signing (src/dkim/, F25) ---- */
+	{ .code = "dkim.key-generate", .text = "DKIM key generated",
+	  .explanation = "An administrator generated a DKIM key for a domain; it signs that domain's "
+			 "outgoing mail from now on (the previous key stays listed).",
+	  .fix = "Publish the record printed by postino dkim show DOMAIN in the domain's DNS." },
+	{ .code = "dkim.key-activate", .text = "DKIM key made active",
+	  .explanation = "An administrator chose which of the domain's DKIM keys signs." },
+	{ .code = "dkim.key-del", .text = "DKIM key deleted",
+	  .explanation = "An administrator deleted a DKIM key; when it was the active one, the "
+			 "newest remaining key (if any) signs instead.",
+	  .fix = "Remove its TXT record from DNS once mail signed with it has been delivered." },
+	{ .code = "dkim.sign-failed", .text = "message queued without a DKIM signature",
+	  .explanation = "The From: domain has a DKIM key but signing failed (key file missing or "
+			 "unreadable, header too large); the message was queued unsigned rather than "
+			 "lost. The detail and the server log say why.",
+	  .fix = "postino dkim list; check DATA/dkim/DOMAIN/SELECTOR.key exists and belongs to the "
+		 "daemon's user." },
 	/* ---- smtp ---- */
 	/* src/smtp/: protocol refusals. Codes are RFC 5321 4.2.3 replies with
 	 * RFC 3463 enhanced status codes (RFC 2034). */
@@ -205,7 +297,7 @@ static const struct reason reasons[] = {
 			 "(mailbox files fsynced, or queue file and rows written) before the 250." },
 	{ .code = "smtp.queued", .smtp = "250 2.0.0", .text = "Message queued for delivery",
 	  .explanation = "A recipient outside our domains (authenticated submission, or a forward or "
-			 "alias target) was written to the outbound queue in state 'held'; the outbound "
+			 "alias target) was written to the outbound queue in state 'queued'; the outbound "
 			 "transport sends it." },
 	{ .code = "smtp.early-talker", .smtp = "554 5.5.0",
 	  .text = "Protocol error: you spoke before my greeting",
@@ -292,6 +384,67 @@ static const struct reason reasons[] = {
 	  .explanation = "The mailbox (or its domain) is over quota and smtp.quota-temporary = no, "
 			 "so the refusal is permanent and the sender gets a bounce at once.",
 	  .fix = "Free space in the mailbox, raise its quota, or set smtp.quota-temporary = yes." },
+
+	/* ---- smtpc: the outbound SMTP client (src/smtpc/) ---- */
+	{ .code = "smtpc.ok", .text = "the remote server accepted",
+	  .explanation = "The remote server answered 2xx (or 3xx where one was due)." },
+	{ .code = "smtpc.connect", .text = "cannot connect to the remote server",
+	  .explanation = "The TCP connection failed (refused, unreachable, or no answer within 30 "
+			 "seconds). Temporary: the next address or a later retry is tried.",
+	  .fix = "Check the route with postino route DOMAIN; port 25 may be blocked outbound." },
+	{ .code = "smtpc.timeout", .text = "the remote server stopped answering",
+	  .explanation = "No reply within the RFC 5321 4.5.3.2 limits (greeting and MAIL/RCPT 5 "
+			 "minutes, DATA 2, each data block 3, the final dot 10). Temporary." },
+	{ .code = "smtpc.lost", .text = "connection to the remote server lost",
+	  .explanation = "The remote server closed the connection or it broke before the reply that "
+			 "mattered. Temporary; recipients not yet accepted after the final dot are "
+			 "retried." },
+	{ .code = "smtpc.protocol", .text = "the remote server broke the SMTP protocol",
+	  .explanation = "A malformed or over-long reply line (over 2048 octets), lines with different "
+			 "codes, too many lines, or a reply where none belongs. The connection is "
+			 "dropped; temporary." },
+	{ .code = "smtpc.tls-failed", .text = "TLS with the remote server failed",
+	  .explanation = "STARTTLS was refused or its handshake failed (or the implicit-TLS handshake "
+			 "did). With opportunistic TLS the queue reconnects without TLS; with "
+			 "required TLS the attempt fails temporarily.",
+	  .fix = "The server log has the TLS error; with a smarthost, check its TLS setting." },
+	{ .code = "smtpc.tls-required", .text = "the remote server does not offer STARTTLS",
+	  .explanation = "TLS is required for this route (smarthost tls=yes) but the server's EHLO "
+			 "reply has no STARTTLS; nothing was sent. Temporary.",
+	  .fix = "Fix the relay's TLS, or relax the route's TLS requirement." },
+	{ .code = "smtpc.refused-4xx", .text = "the remote server refused temporarily",
+	  .explanation = "A 4xx reply (greylisting, rate limit, full mailbox, shutdown); the reply "
+			 "text says which. Retried on the queue schedule." },
+	{ .code = "smtpc.refused-5xx", .text = "the remote server refused permanently",
+	  .explanation = "A 5xx reply (unknown user, policy, spam); the reply text says which. The "
+			 "sender gets a bounce." },
+	{ .code = "smtpc.too-big", .smtp = "552 5.3.4", .text = "message too big for the remote server",
+	  .explanation = "The message is larger than the SIZE the server announced (RFC 1870); it was "
+			 "not sent. Permanent." },
+	{ .code = "smtpc.no-8bitmime", .smtp = "554 5.6.3",
+	  .text = "the remote server cannot take 8-bit data",
+	  .explanation = "The message has 8-bit content but the server does not offer 8BITMIME (RFC "
+			 "6152) and postino does not downgrade; it was not sent. Permanent." },
+	{ .code = "smtpc.no-smtputf8", .smtp = "553 5.6.7",
+	  .text = "the remote server cannot take UTF-8 addresses",
+	  .explanation = "The envelope has non-ASCII addresses but the server does not offer SMTPUTF8 "
+			 "(RFC 6531 3.2); it was not sent. Permanent." },
+	{ .code = "smtpc.auth-failed", .text = "the relay refused our credentials",
+	  .explanation = "AUTH PLAIN or LOGIN to the smarthost was refused (535, or a 4xx).",
+	  .fix = "Check the smarthost user name and password." },
+	{ .code = "smtpc.auth-needs-tls", .text = "credentials not sent without TLS",
+	  .explanation = "Smarthost credentials are configured but the connection is not encrypted "
+			 "(no STARTTLS offered, or TLS turned off); postino never sends a password "
+			 "in clear (RFC 4954 4).",
+	  .fix = "Use a relay port with STARTTLS or implicit TLS." },
+	{ .code = "smtpc.auth-unavailable", .text = "the relay offers no usable AUTH mechanism",
+	  .explanation = "Credentials are configured but the relay's EHLO reply offers neither AUTH "
+			 "PLAIN nor AUTH LOGIN.",
+	  .fix = "Check the smarthost's port and whether it wants authentication at all." },
+	{ .code = "smtpc.local-error", .text = "local error before sending",
+	  .explanation = "The message file could not be opened or read, or the message had no "
+			 "recipients. Temporary.",
+	  .fix = "Check the queue directory's permissions and the server log." },
 
 	/* ---- pop3 ---- */
 	/* src/pop3/: POP3 (RFC 1939) on 110 (STLS, RFC 2595) and 995. The POP3
@@ -411,6 +564,31 @@ static const struct reason reasons[] = {
 	  .text = "Account disabled, contact your administrator",
 	  .explanation = "The account was disabled (or deleted) after it logged in; it may not send.",
 	  .fix = "postino user set ADDR disabled=no" },
+	/* ---- hijack detection (directory/sendlimit.c, F21) ---- */
+	{ .code = "send.rate-limited", .smtp = "452 4.7.1", .text = "Too many messages in a short time",
+	  .explanation = "The account went over limits.send-messages or limits.send-recipients "
+			 "(or its domain's send-messages/send-recipients) within limits.send-window: "
+			 "the usual sign of a stolen password used to send spam. The command was "
+			 "refused and sending stopped (RFC 3463 4.7.1, the status other servers use "
+			 "for rate limits).",
+	  .fix = "Check the account (change its password), then postino user set ADDR can-send=yes" },
+	{ .code = "send.hijack-suspended", .text = "sending suspended by hijack detection",
+	  .explanation = "Hijack detection set can-send=no on the account; the detail holds the "
+			 "figures, the limits and the client addresses. It can still log in and read "
+			 "mail. Letting it send again restarts its count.",
+	  .fix = "Check the account (change its password), then postino user set ADDR can-send=yes" },
+	{ .code = "send.hijack-disabled", .text = "account disabled by hijack detection",
+	  .explanation = "Hijack detection disabled the account (limits.send-action = disable); "
+			 "the detail holds the figures, the limits and the client addresses.",
+	  .fix = "Check the account (change its password), then postino user set ADDR disabled=no" },
+	{ .code = "send.hijack-notified", .text = "postmaster told of a hijack suspension",
+	  .explanation = "The notice naming the account, its figures and the command that lets it "
+			 "send again went to the postmaster (postmaster@DOMAIN, else the postmaster "
+			 "key, else postmaster@HOSTNAME)." },
+	{ .code = "send.hijack-notify-failed", .text = "postmaster notice not sent",
+	  .explanation = "The notice of a hijack suspension could not be delivered or queued; the "
+			 "suspension itself stands. The server log says why.",
+	  .fix = "postino alias add postmaster@DOMAIN ADMIN, or postmaster = ADDR in postino.conf" },
 	{ .code = "policy.sender-not-owned", .smtp = "553 5.7.1",
 	  .text = "Sender address not owned by the authenticated account",
 	  .explanation = "On submission, MAIL FROM must be the account's own address or an alias "
@@ -608,10 +786,10 @@ static const struct reason reasons[] = {
 	  .fix = "postino log --account ADDR --reason CODE" },
 	{ .code = "why.queue-held", .text = "mail waiting in the queue",
 	  .explanation = "Messages for or from the mailbox wait in the outbound queue (state and "
-			 "last error in the evidence): held until the outbound transport sends them or "
-			 "the mailbox has room again.",
-	  .fix = "postino log --reason smtp.queued, and free space or raise the quota for held "
-		 "local copies" },
+			 "last error in the evidence): the queue retries them on queue.retry-schedule "
+			 "until they are delivered, or bounces them after queue.max-lifetime.",
+	  .fix = "postino queue list; postino queue show ID for the last reply; postino queue "
+		 "retry ID once the cause is fixed" },
 	{ .code = "why.disk-space", .text = "the server's disk is almost full",
 	  .explanation = "The file system holding the data directory has little space left; "
 			 "deliveries fail (deliver.io-error) when it is full.",

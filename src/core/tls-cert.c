@@ -24,7 +24,7 @@
 #define SELFSIGNED_RSA_BITS 2048
 #define SELFSIGNED_DAYS 3650
 
-static int ssl_fail(const char *what, char **error_r)
+int tls_openssl_error(const char *what, char **error_r)
 {
 	char buf[256];
 	unsigned long e = ERR_get_error();
@@ -59,7 +59,7 @@ static int write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert, c
 
 	if (!ok) {
 		BIO_free(bio);
-		return ssl_fail("PEM encoding", error_r);
+		return tls_openssl_error("PEM encoding", error_r);
 	}
 	len = BIO_get_mem_data(bio, &data);
 	int ret = file_write_durable(path, data, (size_t)len, mode);
@@ -79,10 +79,10 @@ int tls_selfsigned_create(const char *hostname, const char *cert_path, const cha
 	int ret = -1;
 
 	if (key == NULL)
-		return ssl_fail("generating RSA key", error_r);
+		return tls_openssl_error("generating RSA key", error_r);
 	cert = X509_new();
 	if (cert == NULL) {
-		ssl_fail("X509_new", error_r);
+		tls_openssl_error("X509_new", error_r);
 		goto out;
 	}
 	X509_set_version(cert, 2);
@@ -115,11 +115,11 @@ int tls_selfsigned_create(const char *hostname, const char *cert_path, const cha
 		     add_ext(cert, NID_subject_key_identifier, "hash") == 0;
 	free(san);
 	if (!ext_ok) {
-		ssl_fail("certificate extensions", error_r);
+		tls_openssl_error("certificate extensions", error_r);
 		goto out;
 	}
 	if (X509_sign(cert, key, EVP_sha256()) == 0) {
-		ssl_fail("signing certificate", error_r);
+		tls_openssl_error("signing certificate", error_r);
 		goto out;
 	}
 	if (write_pem(key_path, 0600, key, NULL, error_r) < 0 ||

@@ -34,4 +34,8 @@ struct ssl_ctx_st *tls_server_ctx(void);
 const char *tls_server_describe(void);
 void tls_server_deinit(void);
 
+/* tls_openssl_error - "what: <OpenSSL's first queued error>" in *error_r, the
+ * OpenSSL error queue cleared; returns -1 for `return tls_error(...)`. */
+int tls_openssl_error(const char *what, char **error_r);
+
 #endif

@@ -51,7 +51,10 @@ int domain_add(struct db *db, const char *name, uint64_t max_accounts, uint64_t 
 int domain_del(struct db *db, const char *name, bool force, struct directory_error *error_r);
 int domain_get(struct db *db, const char *name, struct domain *domain_r);
 int domain_list(struct db *db, struct domain **domains_r, size_t *count_r);
-/* Keys "max-accounts" and "quota", all validated before any is applied. */
+/* Keys "max-accounts", "quota", and the hijack limits "send-messages" and
+ * "send-recipients" (a number, 0 = no limit, or "default" for the
+ * server's; read with sendlimit_domain_get), all validated before any is
+ * applied. */
 int domain_set(struct db *db, const char *name, const struct directory_setting *settings,
 	       size_t count, struct directory_error *error_r);
 void domain_clear(struct domain *domain);

@@ -27,6 +27,7 @@ struct domain_key {
 };
 
 static int parse_count(const char *value, uint64_t *value_r);
+static int parse_send_limit(const char *value, uint64_t *value_r);
 static int check_max_accounts(struct db *db, const char *domain, uint64_t value,
 			      struct directory_error *error_r);
 static int check_quota(struct db *db, const char *domain, uint64_t value,
@@ -35,7 +36,15 @@ static int check_quota(struct db *db, const char *domain, uint64_t value,
 static const struct domain_key domain_keys[] = {
 	{ "max-accounts", parse_count, "max_accounts", check_max_accounts },
 	{ "quota", size_parse, "quota_bytes", check_quota },
+	/* hijack detection (directory/sendlimit.h): NULL = the server's */
+	{ "send-messages", parse_send_limit, "send_messages", NULL },
+	{ "send-recipients", parse_send_limit, "send_recipients", NULL },
 };
+
+/* A setting's value "default": the column goes back to NULL. */
+#define DOMAIN_VALUE_DEFAULT UINT64_MAX
+/* Send limits above this are no limit at all (config.c's bound). */
+#define DOMAIN_SEND_LIMIT_MAX 10000000
 
 /* Every domain column, plus the counts shown by `domain show`. */
 #define DOMAIN_SELECT                                                              \
@@ -47,6 +56,17 @@ static const struct domain_key domain_keys[] = {
 static int parse_count(const char *value, uint64_t *value_r)
 {
 	return str_to_uint64(value, 0, INT64_MAX, value_r);
+}
+
+/* parse_send_limit - a number (0 = no limit) or "default" (the
+ * server's limits.send-*). */
+static int parse_send_limit(const char *value, uint64_t *value_r)
+{
+	if (strcmp(value, "default") == 0) {
+		*value_r = DOMAIN_VALUE_DEFAULT;
+		return 0;
+	}
+	return str_to_uint64(value, 0, DOMAIN_SEND_LIMIT_MAX, value_r);
 }
 
 static int check_max_accounts(struct db *db, const char *domain, uint64_t value,
@@ -242,11 +262,13 @@ int domain_set(struct db *db, const char *name, const struct directory_setting *
 		const struct domain_key *k = domain_key_find(settings[i].key);
 		if (k == NULL) {
 			dir_refuse(error_r, DIR_REASON_INVALID,
-				   "unknown domain setting '%s' (known: max-accounts, quota)",
+				   "unknown domain setting '%s' (known: max-accounts, quota, "
+				   "send-messages, send-recipients)",
 				   settings[i].key);
 			goto fail;
 		}
-		if (k->parse(settings[i].value, &values[i]) < 0 || values[i] > INT64_MAX) {
+		if (k->parse(settings[i].value, &values[i]) < 0 ||
+		    (values[i] > INT64_MAX && values[i] != DOMAIN_VALUE_DEFAULT)) {
 			dir_refuse(error_r, DIR_REASON_INVALID, "bad value for %s: '%s'",
 				   settings[i].key, settings[i].value);
 			goto fail;
@@ -266,7 +288,7 @@ int domain_set(struct db *db, const char *name, const struct directory_setting *
 	}
 	for (size_t i = 0; i < count; i++) {
 		const struct domain_key *k = domain_key_find(settings[i].key);
-		if (k->check(db, domain, values[i], error_r) < 0) {
+		if (k->check != NULL && k->check(db, domain, values[i], error_r) < 0) {
 			db_rollback(db);
 			goto fail;
 		}
@@ -277,7 +299,10 @@ int domain_set(struct db *db, const char *name, const struct directory_setting *
 		char *sql = xasprintf("UPDATE domains SET %s = ?1 WHERE name = ?2", k->column);
 		sqlite3_stmt *st = db_prepare(db, sql);
 		free(sql);
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)values[i]);
+		if (values[i] == DOMAIN_VALUE_DEFAULT)
+			sqlite3_bind_null(st, 1);
+		else
+			sqlite3_bind_int64(st, 1, (sqlite3_int64)values[i]);
 		sqlite3_bind_text(st, 2, domain, -1, SQLITE_TRANSIENT);
 		if (dir_step_done(st) < 0) {
 			dir_db_error(db, error_r);

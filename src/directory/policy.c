@@ -19,6 +19,7 @@
 #include "store/quota.h"
 #include "directory/directory-private.h"
 #include "directory/policy.h"
+#include "directory/sendlimit.h"
 
 #include <pthread.h>
 #include <time.h>
@@ -227,20 +228,31 @@ int policy_mail_from(struct db *db, const struct policy_client *client,
 int policy_send_limit(struct db *db, const char *account, unsigned nrcpt,
 		      const char **reason_r)
 {
-	/* F21 (issue 5): count send_log rows of the account in the window
-	 * and refuse past the threshold. Every send is allowed until then. */
-	return POLICY_ALLOW;
+	/* The windows themselves are counted at MAIL and RCPT
+	 * (directory/sendlimit.h), where a trip stops the account. Here,
+	 * before the message is taken, only the outcome is asked again: a
+	 * parallel session of the same account may have tripped it since
+	 * this transaction's MAIL. */
+	(void)nrcpt;
+	return policy_may_send(db, account, reason_r);
 }
 
 int policy_send_record(struct db *db, const char *account, unsigned nrcpt, const char *queueid)
 {
+	int64_t now = policy_now_ms();
 	sqlite3_stmt *st = db_prepare(db, "INSERT INTO send_log (account, time_ms, recipients,"
 					  " queueid) VALUES (?1, ?2, ?3, ?4)");
 
 	sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, policy_now_ms());
+	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_int64(st, 3, nrcpt);
 	sqlite3_bind_text(st, 4, queueid, -1, SQLITE_TRANSIENT);
+	if (dir_step_done(st) < 0)
+		return -1;
+	/* older rows than any window can count are dead weight */
+	st = db_prepare(db, "DELETE FROM send_log WHERE account = ?1 AND time_ms < ?2");
+	sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, now - SENDLIMIT_KEEP_MS);
 	return dir_step_done(st);
 }
 

@@ -122,10 +122,11 @@ int policy_rcpt(struct db *db, const struct policy_client *client, const struct 
 		struct policy_rcpt_result *result_r);
 void policy_rcpt_clear(struct policy_rcpt_result *result);
 
-/* policy_send_limit - the hijack check (F21) before a message from
- * account to nrcpt recipients is accepted. Issue 5 sets the limits; for
- * now every send is allowed, but the question is asked in the right
- * place. */
+/* policy_send_limit - asked before a message from account to nrcpt
+ * recipients is taken (DATA/BDAT): may the account still send? The
+ * hijack windows are counted at MAIL and RCPT (directory/sendlimit.h);
+ * this catches a trip by a parallel session since MAIL, answering
+ * policy_may_send's refusal. */
 int policy_send_limit(struct db *db, const char *account, unsigned nrcpt,
 		      const char **reason_r);
 /* policy_send_record - count a message sent by account (the figures the

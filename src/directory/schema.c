@@ -160,10 +160,55 @@ const struct db_migration schema_migrations[] = {
 	  "ALTER TABLE queue ADD COLUMN domain TEXT NOT NULL DEFAULT '';"
 	  "UPDATE queue SET domain = lower(substr(recipient, instr(recipient, '@') + 1));"
 	  "CREATE INDEX queue_file ON queue(file);" },
-	/* 7: hijack detection (directory/sendlimit.c) */
-	{ 7, "SELECT 1;" },
-	/* 8: DKIM keys (dkim/) */
-	{ 8, "SELECT 1;" },
+	{ 7,
+	  /* Hijack detection (directory/sendlimit.c, F21). A domain may
+	   * override the server's limits.send-messages/-recipients (NULL =
+	   * the server's, 0 = unlimited). send_holds keeps each account's last
+	   * trip: the figures that tripped it, and lifted_ms once the admin
+	   * lets it send again (the triggers below, so `user set can-send=yes`
+	   * or `disabled=no` from any front end lifts it). Counting restarts
+	   * at lifted_ms, or the account would trip again at once. A deleted
+	   * mailbox takes its figures along (a new one of that name starts
+	   * clean). */
+	  "ALTER TABLE domains ADD COLUMN send_messages INTEGER CHECK (send_messages >= 0);"
+	  "ALTER TABLE domains ADD COLUMN send_recipients INTEGER CHECK (send_recipients >= 0);"
+	  "CREATE TABLE send_holds ("
+	  "  account TEXT PRIMARY KEY,"
+	  "  action TEXT NOT NULL CHECK (action IN ('suspend', 'disable')),"
+	  "  since_ms INTEGER NOT NULL,"
+	  "  lifted_ms INTEGER,"
+	  "  exceeded TEXT NOT NULL,"
+	  "  messages INTEGER NOT NULL, recipients INTEGER NOT NULL,"
+	  "  limit_messages INTEGER NOT NULL, limit_recipients INTEGER NOT NULL,"
+	  "  window_s INTEGER NOT NULL,"
+	  "  ips TEXT,"
+	  "  reason TEXT NOT NULL);"
+	  "CREATE TRIGGER send_holds_lift_send AFTER UPDATE OF can_send ON accounts"
+	  "  WHEN NEW.can_send = 1 AND OLD.can_send = 0 BEGIN"
+	  "  UPDATE send_holds SET lifted_ms = CAST((julianday('now') - 2440587.5) * 86400000"
+	  "   AS INTEGER) WHERE account = NEW.address AND action = 'suspend'"
+	  "   AND lifted_ms IS NULL; END;"
+	  "CREATE TRIGGER send_holds_lift_enable AFTER UPDATE OF disabled ON accounts"
+	  "  WHEN NEW.disabled = 0 AND OLD.disabled = 1 BEGIN"
+	  "  UPDATE send_holds SET lifted_ms = CAST((julianday('now') - 2440587.5) * 86400000"
+	  "   AS INTEGER) WHERE account = NEW.address AND action = 'disable'"
+	  "   AND lifted_ms IS NULL; END;"
+	  "CREATE TRIGGER send_holds_account_del AFTER DELETE ON accounts BEGIN"
+	  "  DELETE FROM send_holds WHERE account = OLD.address;"
+	  "  DELETE FROM send_log WHERE account = OLD.address; END;" },
+	{ 8,
+	  /* DKIM signing keys (dkim/dkim-store.c); the private key is the file
+	   * DATA/dkim/<domain>/<selector>.key. At most one active key per
+	   * domain: the one that signs. */
+	  "CREATE TABLE dkim_keys ("
+	  "  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE,"
+	  "  selector TEXT NOT NULL,"
+	  "  algorithm TEXT NOT NULL CHECK (algorithm IN ('rsa', 'ed25519')),"
+	  "  bits INTEGER NOT NULL,"
+	  "  created_at INTEGER NOT NULL,"
+	  "  active INTEGER NOT NULL DEFAULT 0,"
+	  "  PRIMARY KEY (domain, selector));"
+	  "CREATE UNIQUE INDEX dkim_keys_active ON dkim_keys(domain) WHERE active = 1;" },
 };
 
 const size_t schema_migrations_count = N_ELEMENTS(schema_migrations);

@@ -43,8 +43,6 @@
 #define WHY_DISK_MIN_FREE (64ULL * 1024 * 1024)
 /* ... and below this share of the file system it is time to act. */
 #define WHY_DISK_LOW_PERCENT 5
-/* Messages submitted in this window are shown with the hijack check. */
-#define WHY_SEND_WINDOW_MS (3600LL * MS_PER_SECOND)
 
 /* ---- small helpers ---- */
 
@@ -580,48 +578,6 @@ static int check_can_send(struct why_ctx *ctx, struct why_finding *f)
 	return 0;
 }
 
-/* check_send_limit - hijack detection (F21): the same policy question
- * SMTP asks before accepting a message; the figures from send_log. */
-static int check_send_limit(struct why_ctx *ctx, struct why_finding *f)
-{
-	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT count(*), coalesce(sum(recipients), 0)"
-					       " FROM send_log WHERE account = ?1 AND time_ms > ?2");
-	int64_t messages = 0, recipients = 0;
-	const char *reason = NULL;
-	int rc, ret;
-
-	sqlite3_bind_text(st, 1, ctx->address, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, ctx->in->now_ms - WHY_SEND_WINDOW_MS);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		messages = sqlite3_column_int64(st, 0);
-		recipients = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return -1;
-	why_evidence(f, "sent-last-hour", "%" PRId64 " messages to %" PRId64 " recipients", messages,
-		     recipients);
-	/* the question SMTP asks before it accepts a message: once F21's
-	 * limits exist it answers DENY with their reason, and this check
-	 * reports it with the figures above */
-	if ((ret = policy_send_limit(ctx->db, ctx->address, 1, &reason)) < 0)
-		return -1;
-	if (ret == POLICY_DENY) {
-		why_set(f, WHY_PROBLEM, reason,
-			"sending suspended by hijack detection after %" PRId64
-			" messages to %" PRId64 " recipients in the last hour", messages, recipients);
-		why_fix_from_reason(ctx, f, reason);
-		if (f->fix == NULL)
-			why_fix(f, "postino user passwd %s --password-stdin, then postino user set %s "
-				   "can-send=yes", ctx->address, ctx->address);
-		return 0;
-	}
-	why_set(f, WHY_OK, NULL, "not suspended by hijack detection (%" PRId64
-		" messages in the last hour)", messages);
-	return 0;
-}
-
 static int check_send_refusals(struct why_ctx *ctx, struct why_finding *f)
 {
 	size_t n = why_quote_rows(ctx, f, row_send_refusal);
@@ -639,13 +595,13 @@ static int check_send_refusals(struct why_ctx *ctx, struct why_finding *f)
 	return 0;
 }
 
-/* queue_summary - held rows of one query: count, oldest, newest error. */
+/* queue_summary - queued rows of one query: count, oldest, newest error. */
 static int queue_summary(struct why_ctx *ctx, struct why_finding *f, const char *where,
 			 const char *what)
 {
 	char *sql = xasprintf("SELECT count(*), min(created_at),"
-			      " (SELECT last_error FROM queue WHERE %s AND last_error IS NOT NULL"
-			      "  ORDER BY id DESC LIMIT 1),"
+			      " (SELECT coalesce(last_error, last_reply) FROM queue WHERE %s AND"
+			      "  coalesce(last_error, last_reply) IS NOT NULL ORDER BY id DESC LIMIT 1),"
 			      " (SELECT state FROM queue WHERE %s ORDER BY id DESC LIMIT 1)"
 			      " FROM queue WHERE %s", where, where, where);
 	sqlite3_stmt *st = db_prepare(ctx->db, sql);
@@ -916,6 +872,10 @@ static int check_disk(struct why_ctx *ctx, struct why_finding *f)
 const struct why_check why_checks[] = {
 	/* the mailbox and who stopped it */
 	{ "mailbox", L | S | R, "the address is a mailbox", false, check_mailbox },
+	/* before disabled and can-send: when hijack detection set either, the
+	 * send verdict names that cause and its figures (why-hijack.c) */
+	{ "send-limit", S, "sending is not stopped by hijack detection", true,
+	  why_check_send_limit },
 	{ "disabled", L | S | R, "the account is not disabled by an administrator", true,
 	  check_disabled },
 	{ "domain-accounts", L, "the domain is within max-accounts", true, check_domain_accounts },
@@ -930,8 +890,6 @@ const struct why_check why_checks[] = {
 	{ "login-history", L | S, "recent logins in the journal", true, check_login_history },
 	/* sending */
 	{ "can-send", S, "the account may send", true, check_can_send },
-	{ "send-limit", S, "sending is not suspended by hijack detection", true,
-	  check_send_limit },
 	{ "send-refusals", S, "recent refusals of its messages", true, check_send_refusals },
 	{ "queue-from", S, "its messages waiting in the queue", true, check_queue_from },
 	/* receiving */

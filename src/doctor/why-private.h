@@ -60,6 +60,7 @@ void why_smtp_words(const char *reason, char *dst, size_t size);
 
 /* The table (why-checks.c), and the checks that live in their own file. */
 int why_check_rcpt(struct why_ctx *ctx, struct why_finding *f);
+int why_check_send_limit(struct why_ctx *ctx, struct why_finding *f); /* why-hijack.c */
 extern const struct why_check why_checks[];
 extern const size_t why_checks_count;
 

@@ -52,6 +52,13 @@ void *xrealloc(void *ptr, size_t size)
 	return p;
 }
 
+void *xreallocarray(void *ptr, size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size)
+		oom(SIZE_MAX);
+	return xrealloc(ptr, n * size);
+}
+
 char *xstrdup(const char *s)
 {
 	return xstrndup(s, strlen(s));

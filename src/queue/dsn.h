@@ -48,7 +48,8 @@ struct dsn_report {
 };
 
 /* dsn_build - the whole report message in *data_r (CRLF line ends,
- * xmalloc'd). -1 when the original cannot be read (then *error_r). */
+ * xmalloc'd). -1 when the original cannot be read, or (a safety net)
+ * when sender is the null sender "" (then *error_r). */
 int dsn_build(const struct dsn_report *report, char **data_r, size_t *len_r,
 	      const char **error_r) ATTR_NODISCARD;
 

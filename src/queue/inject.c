@@ -48,6 +48,7 @@ static int inject_queue(struct db *db, const struct inject_msg *m)
 	struct queue_msg msg = {
 		.file = id, .queueid = m->queueid, .sender = m->sender, .spool_path = tmp,
 		.rcpts = &rcpt, .rcpt_count = 1,
+		.dkim_sign = true, /* our own words: signed when From's domain has a key */
 	};
 	int ret = mkdir_p(dir, 0750) == 0 && file_write_durable(tmp, m->data, m->len, 0600) == 0
 			  ? 0

@@ -17,6 +17,8 @@
 #include "lib/str.h"
 #include "lib/time.h"
 #include "core/db.h"
+#include "core/journal.h"
+#include "dkim/dkim.h"
 #include "queue/queue.h"
 
 #include <fcntl.h>
@@ -25,14 +27,44 @@
 
 #define QUEUE_COPY_BUF (64 * 1024)
 
-/* queue_copy - prefix + the spool file into fd. */
-static int queue_copy(int fd, const struct queue_msg *msg, uint64_t *size_r)
+/* queue_dkim - the DKIM-Signature field for msg, or NULL: no key, or
+ * signing failed (logged and journalled; the message goes unsigned
+ * rather than being lost or refused). Signed here, once, so that every
+ * delivery attempt sends the same bytes. */
+static char *queue_dkim(struct db *db, const char *data_dir, const struct queue_msg *msg)
+{
+	char *field, *error;
+	int ret;
+
+	if (!msg->dkim_sign)
+		return NULL;
+	ret = dkim_sign_spool(db, data_dir, msg->prefix, msg->spool_path, &field, &error);
+	if (ret < 0) {
+		log_error("queue: dkim signing failed queueid=%s: %s", msg->queueid, error);
+		struct journal_entry e = {
+			.service = "queue", .decision = "unsigned", .reason = "dkim.sign-failed",
+			.account = msg->account, .queueid = msg->queueid, .detail = error,
+		};
+		(void)journal_add(db, &e);
+		free(error);
+	}
+	return ret > 0 ? field : NULL;
+}
+
+/* queue_copy - the DKIM signature (or NULL), prefix and the spool file
+ * into fd. */
+static int queue_copy(int fd, const struct queue_msg *msg, const char *dkim, uint64_t *size_r)
 {
 	char *buf;
 	ssize_t n;
 	int in, ret = 0;
 
 	*size_r = 0;
+	if (dkim != NULL) {
+		if (write_all(fd, dkim, strlen(dkim)) < 0)
+			return -1;
+		*size_r += strlen(dkim);
+	}
 	if (msg->prefix != NULL && msg->prefix[0] != '\0') {
 		if (write_all(fd, msg->prefix, strlen(msg->prefix)) < 0)
 			return -1;
@@ -60,9 +92,10 @@ static int queue_copy(int fd, const struct queue_msg *msg, uint64_t *size_r)
 }
 
 /* queue_write_file - the message file, durably. */
-static int queue_write_file(const char *data_dir, const struct queue_msg *msg, uint64_t *size_r,
-			    const char **error_r)
+static int queue_write_file(struct db *db, const char *data_dir, const struct queue_msg *msg,
+			    uint64_t *size_r, const char **error_r)
 {
+	char *dkim = queue_dkim(db, data_dir, msg);
 	char *dir = xasprintf("%s/%s", data_dir, QUEUE_MSG_DIR);
 	char *path = xasprintf("%s/%s", dir, msg->file);
 	char *tmp = xasprintf("%s.tmp", path);
@@ -76,7 +109,7 @@ static int queue_write_file(const char *data_dir, const struct queue_msg *msg, u
 		*error_r = "cannot create the queue file";
 		goto out;
 	}
-	if (queue_copy(fd, msg, size_r) < 0) {
+	if (queue_copy(fd, msg, dkim, size_r) < 0) {
 		*error_r = "cannot write the queue file";
 		goto out;
 	}
@@ -105,6 +138,9 @@ out:
 		close(fd);
 	if (ret < 0)
 		(void)unlink(tmp);
+	if (ret == 0 && dkim != NULL)
+		log_info("queue: dkim signed queueid=%s file=%s", msg->queueid, msg->file);
+	free(dkim);
 	free(tmp);
 	free(path);
 	free(dir);
@@ -174,7 +210,7 @@ int queue_enqueue(struct db *db, const char *data_dir, const struct queue_msg *m
 
 	if (msg->rcpt_count == 0)
 		return 0;
-	if (queue_write_file(data_dir, msg, &size, error_r) < 0)
+	if (queue_write_file(db, data_dir, msg, &size, error_r) < 0)
 		return -1;
 	if (queue_insert(db, msg, size) < 0) {
 		char *path = xasprintf("%s/%s/%s", data_dir, QUEUE_MSG_DIR, msg->file);

@@ -41,6 +41,9 @@ struct queue_msg {
 	const char *dsn_envid;
 	const struct queue_rcpt *rcpts;
 	size_t rcpt_count;
+	/* DKIM-sign with the From: domain's active key, if it has one: our
+	 * users' submissions and the server's own notices, never relayed mail */
+	bool dkim_sign;
 };
 
 /* queue_enqueue - copy the message durably into queue/msg/<file> and

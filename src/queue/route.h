@@ -9,10 +9,15 @@
  *   null MX (one MX "." preference 0, RFC 7505) -> permanent failure;
  *   NXDOMAIN -> permanent failure; any temporary DNS failure that leaves
  *   no usable address -> temporary failure;
- *   each host's addresses: IPv6 first then IPv4 (config route.ipv6=no
- *   skips IPv6); at most ROUTE_TARGETS_MAX targets in all.
- * A smarthost "[host]:port" or "host:port" skips the MX lookup (the
- * brackets mean: no MX lookup for host, as in Postfix's relayhost).
+ *   each host's addresses: IPv6 first then IPv4 (config outbound.ipv6=no
+ *   skips IPv6), unusable ones (0.0.0.0/8, multicast) and repeats
+ *   dropped; at most ROUTE_TARGETS_MAX targets in all;
+ *   an MX host that is an IP address is tolerated (RFC 5321 5.1 says a
+ *   name, some domains publish one anyway);
+ *   a domain literal "[192.0.2.1]" / "[IPv6:2001:db8::1]" is its address.
+ * The callback never runs inside route_resolve*() (dns_defer()).
+ * A smarthost "[host]:port" is used as it is; "host:port" looks up the
+ * MX of host (the brackets mean: no MX lookup, as in Postfix's relayhost).
  */
 #ifndef POSTINO_ROUTE_H
 #define POSTINO_ROUTE_H
@@ -55,6 +60,10 @@ void route_resolve(const char *domain, uint16_t port, route_done_fn *done, void 
 /* route_resolve_relay - targets for a smarthost spec "[host]:port",
  * "host:port" or "host" (MX lookup unless bracketed; default port 25). */
 void route_resolve_relay(const char *spec, route_done_fn *done, void *ctx);
+
+/* route_set_ipv6 - outbound.ipv6: use AAAA records (default yes). serve
+ * sets it at start and on reload, the CLI from postino.conf. */
+void route_set_ipv6(bool enabled);
 
 /* Pure helpers (unit tested). */
 /* Sort by preference, shuffling equal ones with rnd(). */

@@ -9,6 +9,7 @@
 #include "lib/mem.h"
 #include "core/dbpool.h"
 #include "directory/policy.h"
+#include "smtp/smtp-hijack.h"
 #include "smtp/smtp-private.h"
 
 #define MAIL_POOL_SIZE 1024
@@ -41,6 +42,9 @@ static int mail_policy(struct smtp_session *s, const struct smtp_path_cmd *mail)
 		smtp_refuse(s, reason, s->account, detail);
 		return -1;
 	}
+	/* hijack detection (F21): over its window the answer comes later */
+	if (s->account != NULL && smtp_hijack_mail(s, db) != 0)
+		return -1;
 	return 0;
 }
 

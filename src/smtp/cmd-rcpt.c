@@ -13,6 +13,7 @@
 #include "core/dbpool.h"
 #include "core/worker.h"
 #include "directory/policy.h"
+#include "smtp/smtp-hijack.h"
 #include "smtp/smtp-private.h"
 
 #define RCPT_POOL_SIZE 1024
@@ -22,9 +23,15 @@ struct rcpt_job {
 	struct smtp_path_cmd rcpt;
 	struct policy_client client;
 	char *account;
+	/* hijack detection (F21): asked first when the client is an account */
+	bool limited_check;
+	struct smtp_hijack_ctx hijack;
+	unsigned tx_rcpts;          /* recipients this transaction already has */
 	/* out */
 	int ret;
 	struct policy_rcpt_result result;
+	bool limited;               /* over the account's send limit */
+	char limited_detail[SMTP_HIJACK_DETAIL_MAX];
 };
 
 int cmd_rcpt_check(struct smtp_session *s, const char *args)
@@ -42,12 +49,27 @@ static void rcpt_job_run(void *arg)
 	struct rcpt_job *job = arg;
 	struct db *db = dbpool_get();
 
-	job->ret = db == NULL ? -1 : policy_rcpt(db, &job->client, &job->rcpt.path, &job->result);
+	if (db == NULL) {
+		job->ret = -1;
+		return;
+	}
+	if (job->limited_check) {
+		int ret = smtp_hijack_check(db, &job->hijack, job->tx_rcpts, job->limited_detail,
+					    sizeof(job->limited_detail));
+		if (ret != 0) {
+			job->limited = ret > 0;
+			job->ret = ret < 0 ? -1 : POLICY_DENY;
+			return;
+		}
+	}
+	job->ret = policy_rcpt(db, &job->client, &job->rcpt.path, &job->result);
 }
 
 static void rcpt_job_free(struct rcpt_job *job)
 {
 	policy_rcpt_clear(&job->result);
+	if (job->limited_check)
+		smtp_hijack_ctx_clear(&job->hijack);
 	free(job->account);
 	pool_free(&job->pool);
 	free(job);
@@ -65,6 +87,13 @@ static void rcpt_job_done(uint64_t id, void *arg)
 	}
 	if (job->ret < 0) {
 		smtp_refuse(s, POLICY_REASON_TEMPFAIL, addr, "directory lookup failed");
+	} else if (job->limited) {
+		/* the sender's figures, not the recipient's fault: journalled
+		 * under the account, the recipient in the detail */
+		char detail[SMTP_HIJACK_DETAIL_MAX + 300];
+		s->tx->rcpt_refused++;
+		(void)snprintf(detail, sizeof(detail), "to=<%.250s> %s", addr, job->limited_detail);
+		smtp_refuse(s, SENDLIMIT_REASON_LIMITED, NULL, detail);
 	} else if (job->ret == POLICY_DENY) {
 		s->tx->rcpt_refused++;
 		log_info("smtp refuse sid=%s peer=%s rcpt=%s reason=%s %s", s->sid, s->peer, addr,
@@ -107,6 +136,11 @@ void cmd_rcpt_proceed(struct smtp_session *s, const char *args)
 		.quota_temporary = s->cfg->smtp_quota_temporary,
 		.size_hint = (s->tx->mail.given & SMTP_PARAM_SIZE) ? s->tx->mail.size : 0,
 	};
+	if (s->account != NULL) {
+		job->limited_check = true;
+		job->tx_rcpts = s->tx->rcpt_count;
+		smtp_hijack_ctx_init(&job->hijack, s);
+	}
 	smtp_session_suspend(s);
 	worker_submit(rcpt_job_run, rcpt_job_done, s->id, job);
 }

@@ -31,6 +31,7 @@
 #include "directory/directory.h"
 #include "directory/policy.h"
 #include "mail/addr.h"
+#include "queue/qmgr.h"
 #include "queue/queue.h"
 #include "store/deliver.h"
 #include "smtp/smtp-private.h"
@@ -101,9 +102,11 @@ static int forward_is_local(struct db *db, const char *target, struct account *a
 	return 1;
 }
 
-/* deliver_enqueue - one queue file with its rows; false on failure. */
+/* deliver_enqueue - one queue file with its rows; false on failure.
+ * sign: DKIM-sign it (our user's own submission, not a forward). */
 static bool deliver_enqueue(struct db *db, struct smtp_delivery *d, const char *file,
-			    const char *prefix, const struct queue_rcpt *rcpts, size_t count)
+			    const char *prefix, const struct queue_rcpt *rcpts, size_t count,
+			    bool sign)
 {
 	const char *error;
 	struct queue_msg msg = {
@@ -117,6 +120,7 @@ static bool deliver_enqueue(struct db *db, struct smtp_delivery *d, const char *
 		.dsn_envid = d->envid,
 		.rcpts = rcpts,
 		.rcpt_count = count,
+		.dkim_sign = sign,
 	};
 
 	if (count == 0)
@@ -165,7 +169,7 @@ static bool deliver_forwards(struct db *db, struct smtp_delivery *d)
 		if (nq > 0) {
 			char *prefix = deliver_header_prefix(NULL, r->account->address, true);
 			char *file = xasprintf("%s.f%zu", d->txid, i);
-			if (deliver_enqueue(db, d, file, prefix, q, nq))
+			if (deliver_enqueue(db, d, file, prefix, q, nq, false))
 				d->queued += (unsigned)nq;
 			else
 				ok = false;
@@ -196,7 +200,7 @@ static bool deliver_forwards(struct db *db, struct smtp_delivery *d)
 	}
 	if (nheld > 0) {
 		char *file = xasprintf("%s.fr", d->txid);
-		if (deliver_enqueue(db, d, file, NULL, held, nheld))
+		if (deliver_enqueue(db, d, file, NULL, held, nheld, false))
 			d->held += (unsigned)nheld;
 		else
 			ok = false;
@@ -245,7 +249,8 @@ static void deliver_after_local(struct db *db, struct smtp_delivery *d)
 						    .origin = d->remote[i].origin,
 						    .dsn_notify = d->remote[i].notify,
 						    .dsn_orcpt = d->remote[i].orcpt };
-		if (deliver_enqueue(db, d, d->txid, NULL, q, d->remote_count))
+		if (deliver_enqueue(db, d, d->txid, NULL, q, d->remote_count,
+				    d->account != NULL))
 			d->queued += (unsigned)d->remote_count;
 		else
 			ok = false;
@@ -273,7 +278,7 @@ static void deliver_after_local(struct db *db, struct smtp_delivery *d)
 								 .origin = "retry",
 								 .last_error = d->rcpts[i].reason };
 		}
-		if (deliver_enqueue(db, d, file, NULL, held, n))
+		if (deliver_enqueue(db, d, file, NULL, held, n, false))
 			d->held += (unsigned)n;
 		else
 			d->reason = "smtp.storage-failed";
@@ -381,8 +386,10 @@ static void smtp_delivery_finish(struct smtp_delivery *d)
 				      d->detail);
 		for (size_t i = 0; d->reason == NULL && i < d->remote_count; i++)
 			smtp_delivery_journal(db, d, "queue", "smtp.queued", d->remote[i].address,
-					      "state=held");
+					      "state=queued");
 	}
+	if (d->queued > 0 || d->held > 0 || d->remote_count > 0)
+		qmgr_kick(); /* send now rather than at the queue manager's next tick */
 	log_info("smtp message sid=%s id=%s msgid=%s %s result=%s", d->sid, d->txid,
 		 d->msgid != NULL ? d->msgid : "-", d->detail,
 		 d->reason == NULL ? "accepted" : d->reason);

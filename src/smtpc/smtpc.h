@@ -5,9 +5,17 @@
  *
  *   smtpc_connect()  TCP connect, greeting, EHLO (HELO when EHLO is
  *                    refused), STARTTLS (opportunistic: used when offered,
- *                    a failed handshake reconnects without it only when TLS
- *                    is not required), EHLO again, AUTH PLAIN/LOGIN when
- *                    credentials are given (only over TLS) -> ready_fn
+ *                    no certificate check, TLS 1.2+, SNI = peer_name), EHLO
+ *                    again (the pre-TLS capabilities are forgotten), AUTH
+ *                    PLAIN/LOGIN when credentials are given (only over TLS)
+ *                    -> ready_fn
+ *                    A failed STARTTLS handshake is reported as a failure
+ *                    with reason smtpc.tls-failed; the connection is gone,
+ *                    and the caller reconnects with SMTPC_TLS_NONE when TLS
+ *                    is not required (smtpc never falls back by itself).
+ *                    SMTPC_TLS_REQUIRED and no STARTTLS offered ->
+ *                    smtpc.tls-required. tls_ctx NULL: a built-in
+ *                    smtpc_tls_ctx_new() context is used.
  *   smtpc_send()     MAIL FROM (SIZE=, BODY=8BITMIME, SMTPUTF8, RET=,
  *                    ENVID= as the peer supports), RCPT TO for each
  *                    recipient (NOTIFY=, ORCPT= when DSN is offered),
@@ -17,7 +25,10 @@
  *                    Before the transaction the client checks what the
  *                    peer can take: a message larger than its SIZE, 8-bit
  *                    data to a peer without 8BITMIME, SMTPUTF8 needed but
- *                    not offered: permanent failure without sending.
+ *                    not offered: permanent failure without sending, as a
+ *                    reply of our own making (stage "local", codes 552
+ *                    5.3.4 smtpc.too-big, 554 5.6.3 smtpc.no-8bitmime, 553
+ *                    5.6.7 smtpc.no-smtputf8); the connection stays usable.
  *   smtpc_send() again on the same connection (connection reuse; RSET
  *                    first when the last transaction did not end cleanly)
  *   smtpc_quit()     QUIT, close, free (asynchronously; no callback).
@@ -26,8 +37,11 @@
  * started the step. After ready_fn reported a failure, or a sent_fn
  * whose result says the connection is gone (result.conn_lost), the only
  * valid call is smtpc_quit(). Timeouts per RFC 5321 4.5.3.2 (greeting
- * 5 min, MAIL 5, RCPT 5, DATA 2, data block 3, final dot 10 minutes),
- * scaled by smtpc_opts.timeout_scale for tests.
+ * 5 min, MAIL 5, RCPT 5, DATA 2, data block 3, final dot 10 minutes;
+ * connect 30 s, EHLO/STARTTLS/AUTH/RSET 5 min, QUIT 10 s), scaled by
+ * smtpc_opts.timeout_scale_pct for tests. A 421 reply at any point means
+ * the server is closing: conn_lost. Reply lines over 2048 octets, more
+ * than SMTPC_REPLY_LINES_MAX lines or malformed lines: smtpc.protocol.
  */
 #ifndef POSTINO_SMTPC_H
 #define POSTINO_SMTPC_H
@@ -66,16 +80,20 @@ struct smtpc_reply {
 	const char *stage;            /* "connect", "greeting", "ehlo", "starttls", "auth",
 				       * "mail", "rcpt", "data", "dot", "local" */
 	const char *reason;           /* core/reason.c code: "smtpc.ok", "smtpc.connect",
-				       * "smtpc.timeout", "smtpc.tls-required", "smtpc.refused-4xx",
-				       * "smtpc.refused-5xx", "smtpc.too-big", "smtpc.no-8bitmime",
-				       * "smtpc.no-smtputf8", "smtpc.auth-failed", "smtpc.lost" ... */
+				       * "smtpc.timeout", "smtpc.lost", "smtpc.protocol",
+				       * "smtpc.tls-failed", "smtpc.tls-required",
+				       * "smtpc.refused-4xx", "smtpc.refused-5xx", "smtpc.too-big",
+				       * "smtpc.no-8bitmime", "smtpc.no-smtputf8",
+				       * "smtpc.auth-failed", "smtpc.auth-needs-tls",
+				       * "smtpc.auth-unavailable", "smtpc.local-error" */
 };
 
 struct smtpc_rcpt {
 	const char *address;
 	unsigned dsn_notify;          /* RFC 3461 NOTIFY bits as the queue stores them, 0 = none */
 	const char *dsn_orcpt;        /* "rfc822;addr" or NULL */
-	struct smtpc_reply reply;     /* out: RCPT reply, or the DATA/dot reply when accepted */
+	struct smtpc_reply reply;     /* out: RCPT reply, or the DATA/dot reply when accepted;
+				       * filled for every recipient when sent_fn runs */
 	bool delivered;               /* out: the peer took it (250 after the final dot) */
 };
 

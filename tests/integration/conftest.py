@@ -41,6 +41,9 @@ def _ephemeral_low():
 _PORT_LOW = 10000
 _PORT_HIGH = min(_ephemeral_low(), 65536) - 1
 _ports_handed_out = set()
+# A UDP/TCP port nothing listens on (below the ephemeral range, reserved
+# by no service on Debian): lookups sent there are refused at once.
+CLOSED_DNS_PORT = 9
 
 
 def free_port():
@@ -201,7 +204,12 @@ def make_datadir(postino_bin, workdir):
         args = ["init", "--hostname", hostname]
         for name, port in ports.items():
             args += ["--set", "listen.%s=127.0.0.1:%d" % (name, port)]
-        for key, value in (sets or {}).items():
+        # No test may reach a real resolver: unless a test brings its own
+        # (dns_helpers.py), DNS goes to a closed loopback port, so remote
+        # recipients fail temporarily and stay queued.
+        merged = {"dns.servers": "127.0.0.1:%d" % CLOSED_DNS_PORT}
+        merged.update(sets or {})
+        for key, value in merged.items():
             args += ["--set", "%s=%s" % (key, value)]
         if init:
             r = run_postino(postino_bin, args, data=path)

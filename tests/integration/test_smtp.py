@@ -154,8 +154,9 @@ def test_submission_starttls_auth_plain_local_and_remote(mail):
     rows = mail.queue_rows()
     assert len(rows) == 1
     q = rows[0]
-    assert (q["recipient"], q["sender"], q["state"], q["origin"], q["account"]) == \
-        ("friend@remote.test", ALICE, "held", "submission", ALICE)
+    assert (q["recipient"], q["sender"], q["origin"], q["account"]) == \
+        ("friend@remote.test", ALICE, "submission", ALICE)
+    assert q["state"] in ("queued", "sending")  # DNS goes nowhere in tests: retried
     path = os.path.join(mail.dd.path, "queue", "msg", q["file"])
     with open(path, "rb") as f:
         data = f.read()
@@ -387,8 +388,8 @@ def test_alias_and_catchall(mail):
     assert len(mail.messages(ALICE)) == 1 and len(mail.messages(BOB)) == 1
     assert len(mail.messages(CAROL)) == 1
     rows = mail.queue_rows()
-    assert [(r["recipient"], r["origin"], r["state"]) for r in rows] == \
-        [("partner@remote.test", "alias", "held")]
+    assert [(r["recipient"], r["origin"]) for r in rows] == [("partner@remote.test", "alias")]
+    assert rows[0]["state"] in ("queued", "sending")
 
 
 def test_forward_keep_copy(mail):

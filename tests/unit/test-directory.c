@@ -174,7 +174,8 @@ static void test_quota_limits(void **state)
 	s[0] = (struct directory_setting){ "max-accounts", "7" };
 	s[1] = (struct directory_setting){ "colour", "blue" };
 	refused(domain_set(f->db, "example.com", s, 2, &err),
-		"unknown domain setting 'colour' (known: max-accounts, quota)", NULL);
+		"unknown domain setting 'colour' (known: max-accounts, quota, send-messages, "
+		"send-recipients)", NULL);
 	s[1] = (struct directory_setting){ "quota", "lots" };
 	refused(domain_set(f->db, "example.com", s, 2, &err), "bad value for quota: 'lots'",
 		NULL);
