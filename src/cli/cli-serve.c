@@ -155,6 +155,7 @@ static void serve_reload(void *ctx)
 	log_set_level(cfg->log_level);
 	route_set_ipv6(cfg->outbound_ipv6);
 	loop_config_set(cfg); /* open connections keep the snapshot they hold */
+	qmgr_reload();
 	log_info("reload done: configuration re-read, tls %s", tls_server_describe());
 	serve_journal(s, "change", "serve.reload", NULL);
 }

@@ -32,6 +32,10 @@
 #define QMGR_TICK_MS 1000
 /* A destination's route is looked up again after this long. */
 #define QMGR_ROUTE_TTL_MS (60 * 1000)
+/* A connection with nothing to carry stays open this long for the next
+ * message to its destination (Postfix's connection cache keeps 2 s too);
+ * far below the 5 minutes RFC 5321 4.5.3.2.7 lets a server wait. */
+#define QMGR_IDLE_KEEP_MS 2000
 
 struct qmgr_dest {
 	TAILQ_ENTRY(qmgr_dest) entry;
@@ -39,7 +43,8 @@ struct qmgr_dest {
 	char *name;                 /* domain to resolve, or the relay spec */
 	bool relay;
 	struct qmgr_delivery_list pending;
-	unsigned active;            /* connections */
+	TAILQ_HEAD(, qmgr_conn) idle; /* open connections waiting for work */
+	unsigned active;            /* connections, parked ones included */
 	bool resolving;
 	struct route_target *targets;
 	size_t target_count;
@@ -48,8 +53,10 @@ struct qmgr_dest {
 
 struct qmgr_conn {
 	TAILQ_ENTRY(qmgr_conn) entry;
+	TAILQ_ENTRY(qmgr_conn) idle_entry; /* in dest->idle while parked */
 	struct qmgr_dest *dest;
 	struct smtpc *c;
+	struct event *idle_timer;          /* parked: closes the connection */
 	size_t target;
 	enum smtpc_tls tls;
 	bool tls_fallback_done;
@@ -212,6 +219,10 @@ static void conn_free(struct qmgr_conn *qc)
 	struct qmgr_dest *dest = qc->dest;
 
 	TAILQ_REMOVE(&qm.conn_list, qc, entry);
+	if (qc->idle_timer != NULL) {
+		TAILQ_REMOVE(&dest->idle, qc, idle_entry);
+		event_free(qc->idle_timer);
+	}
 	free(qc->srcpts);
 	free(qc);
 	dest->active--;
@@ -228,6 +239,39 @@ static void conn_end(struct qmgr_conn *qc)
 }
 
 static void conn_send(struct qmgr_conn *qc);
+
+static void conn_idle_expired(evutil_socket_t fd, short what, void *arg)
+{
+	conn_end(arg);
+}
+
+/* conn_park - nothing waits for this destination now: keep the
+ * connection a moment for the next message (a scan a second later, a
+ * burst from one sender) rather than paying TCP and TLS again. */
+static void conn_park(struct qmgr_conn *qc)
+{
+	struct timeval tv = { QMGR_IDLE_KEEP_MS / 1000, (QMGR_IDLE_KEEP_MS % 1000) * 1000 };
+
+	qc->idle_timer = evtimer_new(loop_base(), conn_idle_expired, qc);
+	if (qc->idle_timer == NULL)
+		panic("qmgr: cannot create a timer");
+	evtimer_add(qc->idle_timer, &tv);
+	TAILQ_INSERT_TAIL(&qc->dest->idle, qc, idle_entry);
+	qmgr_pump_all(); /* a connection slot may matter to other destinations */
+}
+
+/* conn_unpark - a parked connection takes the destination's next delivery. */
+static void conn_unpark(struct qmgr_conn *qc)
+{
+	struct qmgr_dest *dest = qc->dest;
+
+	TAILQ_REMOVE(&dest->idle, qc, idle_entry);
+	event_free(qc->idle_timer);
+	qc->idle_timer = NULL;
+	qc->cur = TAILQ_FIRST(&dest->pending);
+	TAILQ_REMOVE(&dest->pending, qc->cur, entry);
+	conn_send(qc);
+}
 
 static void conn_sent(struct smtpc *c, void *ctx, const struct smtpc_reply *reply, bool lost)
 {
@@ -252,6 +296,10 @@ static void conn_sent(struct smtpc *c, void *ctx, const struct smtpc_reply *repl
 	if (!lost && !qm.draining && (qc->cur = TAILQ_FIRST(&qc->dest->pending)) != NULL) {
 		TAILQ_REMOVE(&qc->dest->pending, qc->cur, entry);
 		conn_send(qc);
+		return;
+	}
+	if (!lost && !qm.draining) {
+		conn_park(qc);
 		return;
 	}
 	conn_end(qc);
@@ -425,6 +473,8 @@ static void dest_pump(struct qmgr_dest *dest)
 
 	if (qm.draining || dest->resolving)
 		return;
+	while (!TAILQ_EMPTY(&dest->pending) && !TAILQ_EMPTY(&dest->idle))
+		conn_unpark(TAILQ_FIRST(&dest->idle));
 	while (!TAILQ_EMPTY(&dest->pending) && dest->active < cfg->queue_destination_concurrency &&
 	       qm.conns < cfg->queue_concurrency) {
 		if (dest->target_count == 0 || time_monotonic_ms() >= dest->route_until_ms) {
@@ -439,6 +489,29 @@ static void dest_pump(struct qmgr_dest *dest)
 		}
 		conn_start(dest);
 	}
+}
+
+/* evict_idle - at the global connection limit with work waiting, a
+ * parked connection of a destination with nothing to send goes. */
+static bool evict_idle(void)
+{
+	const struct config *cfg = loop_config();
+	struct qmgr_dest *dest;
+	bool waiting = false;
+
+	if (qm.conns < cfg->queue_concurrency)
+		return false;
+	TAILQ_FOREACH(dest, &qm.dests, entry)
+		waiting |= !TAILQ_EMPTY(&dest->pending) && TAILQ_EMPTY(&dest->idle);
+	if (!waiting)
+		return false;
+	TAILQ_FOREACH(dest, &qm.dests, entry) {
+		if (TAILQ_EMPTY(&dest->pending) && !TAILQ_EMPTY(&dest->idle)) {
+			conn_end(TAILQ_FIRST(&dest->idle)); /* pumps again */
+			return true;
+		}
+	}
+	return false;
 }
 
 static void qmgr_pump_all(void)
@@ -457,6 +530,7 @@ static void qmgr_pump_all(void)
 			free(dest);
 		}
 	}
+	(void)evict_idle();
 }
 
 /* relay_for - the smarthost spec for domain, or NULL for direct MX
@@ -510,6 +584,7 @@ static struct qmgr_dest *dest_get(const char *domain)
 	dest->relay = relay != NULL;
 	dest->name = relay != NULL ? relay : xstrdup(domain);
 	TAILQ_INIT(&dest->pending);
+	TAILQ_INIT(&dest->idle);
 	TAILQ_INSERT_TAIL(&qm.dests, dest, entry);
 	return dest;
 }
@@ -635,6 +710,28 @@ int qmgr_start(const char *data_dir, char **error_r)
 	qm.jobs++;
 	worker_submit(recover_job, recover_done, 0, NULL);
 	return 0;
+}
+
+void qmgr_reload(void)
+{
+	struct qmgr_dest *dest;
+	bool closed;
+
+	if (qm.tick == NULL || qm.draining)
+		return;
+	/* parked connections were opened (and authenticated) under the old
+	 * settings; routes may depend on them too */
+	do {
+		closed = false;
+		TAILQ_FOREACH(dest, &qm.dests, entry) {
+			dest->route_until_ms = 0;
+			if (!TAILQ_EMPTY(&dest->idle)) {
+				conn_end(TAILQ_FIRST(&dest->idle)); /* may free destinations */
+				closed = true;
+				break;
+			}
+		}
+	} while (closed);
 }
 
 void qmgr_kick(void)

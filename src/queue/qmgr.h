@@ -23,6 +23,9 @@
 
 /* Start on the loop thread, after the worker pool and dns_init(). */
 int qmgr_start(const char *data_dir, char **error_r) ATTR_NODISCARD;
+/* SIGHUP, after the new configuration is in force: connections kept
+ * open for reuse are closed (relay credentials or TLS may have changed). */
+void qmgr_reload(void);
 /* Something was queued: look now rather than at the next tick. */
 void qmgr_kick(void);
 /* SIGTERM: stop starting work and close connections (rows still
