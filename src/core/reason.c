@@ -241,6 +241,10 @@ static const struct reason reasons[] = {
 	{ .code = "queue.bounce-suppressed", .text = "failure not reported to the sender",
 	  .explanation = "The message had the null sender (it was itself a bounce or notice: no "
 			 "bounce loops) or the sender asked for no failure report (NOTIFY=NEVER)." },
+	{ .code = "queue.relay-report", .text = "delivery report sent to the sender",
+	  .explanation = "The sender asked for a success notice (NOTIFY=SUCCESS) and the receiving "
+			 "server does not speak DSN, so postino reported the hand-over itself "
+			 "(RFC 3461 6.2.1, action \"relayed\")." },
 	{ .code = "queue.delay-warning", .text = "delay warning sent to the sender",
 	  .explanation = "The message has waited longer than queue.delay-warning; the sender was told "
 			 "once that it is still being retried." },

@@ -675,6 +675,50 @@ static void result_rcpt(struct db *db, const struct qmgr_results *res,
 	free(detail);
 }
 
+/* relayed_report - RFC 3461 6.2.1: a recipient with NOTIFY=SUCCESS handed
+ * to a peer that does not speak DSN gets a "relayed" report from us, as
+ * the peer will send none. */
+static void relayed_report(struct db *db, const struct qmgr_results *res,
+			   const struct qmgr_delivery *d)
+{
+	struct dsn_rcpt *list = xcalloc(d->rcpt_count, sizeof(*list));
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->rcpt_count; i++) {
+		const struct qmgr_rcpt *r = &d->rcpts[i];
+		if (r->outcome != QMGR_DELIVERED || (r->dsn_notify & SMTP_NOTIFY_SUCCESS) == 0)
+			continue;
+		list[n++] = (struct dsn_rcpt){
+			.address = r->address, .orcpt = r->dsn_orcpt, .status = "2.0.0",
+			.remote_mta = r->remote_mta, .diagnostic = r->reply,
+			.last_attempt = time_now(),
+		};
+	}
+	if (n > 0 && d->sender[0] != '\0' && !d->peer_dsn) {
+		struct dsn_report rep = {
+			.kind = DSN_SUCCESS, .hostname = res->hostname, .sender = d->sender,
+			.queueid = d->queueid, .envid = d->dsn_envid, .arrival = d->created_at,
+			.ret = d->dsn_ret, .msg_path = d->path, .rcpts = list, .rcpt_count = n,
+		};
+		char *data = NULL;
+		size_t len = 0;
+		const char *error = NULL;
+		if (dsn_build(&rep, &data, &len, &error) < 0) {
+			log_error("queue: cannot build the relay report for %s: %s", d->queueid, error);
+		} else {
+			struct inject_msg m = {
+				.data_dir = res->data_dir, .queueid = d->queueid, .sender = "",
+				.to = d->sender, .origin = "relay-report", .data = data, .len = len,
+			};
+			if (inject_send(db, &m) == 0)
+				qmgr_journal(db, "notify", "queue.relay-report", d->queueid, d->account,
+					     d->sender);
+		}
+		free(data);
+	}
+	free(list);
+}
+
 void qmgr_db_results(struct db *db, struct qmgr_results *res)
 {
 	int64_t now = time_now();
@@ -687,6 +731,9 @@ void qmgr_db_results(struct db *db, struct qmgr_results *res)
 	}
 	if (in_tx && db_commit(db) < 0)
 		db_rollback(db);
+	/* before the files go: a report may quote the message */
+	TAILQ_FOREACH(d, &res->done, entry)
+		relayed_report(db, res, d);
 	TAILQ_FOREACH(d, &res->done, entry)
 		file_release(db, res->data_dir, d->file);
 }

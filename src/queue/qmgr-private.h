@@ -50,6 +50,7 @@ struct qmgr_delivery {
 	struct qmgr_rcpt *rcpts;
 	size_t rcpt_count;
 	bool tls;                   /* the attempt was encrypted (journal) */
+	bool peer_dsn;              /* the peer offered DSN (RFC 3461 6.2.1) */
 	char *peer;                 /* "host[addr]" of the attempt */
 };
 TAILQ_HEAD(qmgr_delivery_list, qmgr_delivery);

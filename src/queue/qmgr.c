@@ -280,6 +280,7 @@ static void conn_sent(struct smtpc *c, void *ctx, const struct smtpc_reply *repl
 	const struct smtpc_info *info = smtpc_info(c);
 
 	d->tls = info->tls;
+	d->peer_dsn = info->dsn;
 	free(d->peer);
 	d->peer = xasprintf("%s[%s]", info->peer_name != NULL ? info->peer_name : "?",
 			    info->peer_addr);

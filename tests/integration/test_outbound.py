@@ -426,3 +426,21 @@ def test_delivers_over_ipv6(postino_bin, make_datadir, start_server, dns_server,
     assert b"v6" in sink.wait_for(1)[0]
     row = wait_journal(mail, "queue.delivered")[0]
     assert "[::1]" in row["detail"]
+
+
+def test_success_report_when_the_peer_has_no_dsn(postino_bin, make_datadir, start_server,
+                                                 dns_server, smtp_sink):
+    """RFC 3461 6.2.1: NOTIFY=SUCCESS to a peer without DSN (here one that
+    answers only HELO) gets a "relayed" report from us."""
+    dns_server.start(**records())
+    sink = smtp_sink(SINK, options=("-e",))
+    mail = outbound_mail(postino_bin, make_datadir, start_server, dns_server)
+    with mail.submission() as s:
+        s.sendmail(ALICE, ["x@sink.test"], letter("sr", "x@sink.test")[0],
+                   rcpt_options=["NOTIFY=SUCCESS,FAILURE"])
+    got = sink.wait_for(1)[0]
+    assert b"X-Helo-Args: mail.example.test" in got and b"NOTIFY" not in got
+    dsn = parse_dsn(wait_until(lambda: bounces(mail), what="relay report")[0])
+    assert dsn["recipients"][0]["action"] == "relayed"
+    assert dsn["recipients"][0]["status"].startswith("2.")
+    wait_journal(mail, "queue.relay-report")
