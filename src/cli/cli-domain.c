@@ -40,11 +40,12 @@ static json_t *domain_json(const struct domain_view *v)
 	char created[TIME_TEXT_MAX];
 
 	time_format_iso(v->d->created_at, created, sizeof(created));
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s}", "name", v->d->name,
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:I}", "name", v->d->name,
 			 "max_accounts", (json_int_t)v->d->max_accounts, "quota_bytes",
 			 (json_int_t)v->d->quota_bytes, "mailboxes",
 			 (json_int_t)v->d->account_count, "aliases", (json_int_t)v->d->alias_count,
-			 "used_bytes", (json_int_t)v->used_bytes, "created_at", created);
+			 "used_bytes", (json_int_t)v->used_bytes, "created_at", created,
+			 "password_max_age_days", (json_int_t)v->d->password_max_age_days);
 }
 
 /* format_limit - "unlimited" for 0, else a count or a size. */
@@ -330,6 +331,11 @@ static int cmd_domain_show(struct cli *cli, int argc, char **argv)
 		printf("%-14s %s\n", "used", used);
 		printf("%-14s %" PRIu64 "\n", "aliases", d.alias_count);
 		printf("%-14s %s\n", "created", created);
+		if (d.password_max_age_days == 0)
+			printf("%-14s 0 (never expires)\n", "password-max-age");
+		else
+			printf("%-14s %" PRIu64 " days (mailboxes without their own)\n",
+			       "password-max-age", d.password_max_age_days);
 		ret = send_limits_show(cli, db, d.name, NULL);
 	}
 	domain_clear(&d);
@@ -340,7 +346,8 @@ const struct cli_command cli_domain_commands[] = {
 	{ "domain add", cmd_domain_add, "DOMAIN [--max-accounts N] [--quota SIZE]",
 	  "add a local domain (0 = unlimited)" },
 	{ "domain set", cmd_domain_set,
-	  "DOMAIN max-accounts=N quota=SIZE send-messages=N|default send-recipients=N|default ...",
+	  "DOMAIN max-accounts=N quota=SIZE password-max-age=DAYS send-messages=N|default "
+	  "send-recipients=N|default ...",
 	  "change a domain's limits" },
 	{ "domain del", cmd_domain_del, "DOMAIN [--force [--keep-mail]]",
 	  "delete a domain (--force: with its mailboxes and aliases)" },

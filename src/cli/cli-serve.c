@@ -28,6 +28,7 @@
 #include "imap/imap.h"
 #include "smtp/smtp.h"
 #include "pop3/pop3.h"
+#include "queue/expiry-warn.h"
 #include "queue/qmgr.h"
 #include "queue/route.h"
 #include "cli/cli.h"
@@ -165,6 +166,7 @@ static void serve_drain_begin(void *ctx)
 	listen_stop();
 	conn_drain_all();
 	qmgr_drain();
+	expiry_warn_drain();
 }
 
 static bool serve_drain_done(void *ctx)
@@ -247,6 +249,7 @@ static void serve_teardown(struct serve *s)
 	tls_server_deinit();
 	dns_deinit(); /* lookups still in flight answer "try again later" */
 	qmgr_stop();  /* after dns_deinit: route callbacks point at its destinations */
+	expiry_warn_stop();
 	loop_deinit();
 	privs_clear(&s->privs);
 	free(s->conf_path);
@@ -279,6 +282,7 @@ static int cmd_serve(struct cli *cli, int argc, char **argv)
 		serve_teardown(&s);
 		return CLI_REFUSED;
 	}
+	expiry_warn_start(cli->data_dir); /* password expiry warnings (F16) */
 	listeners = listen_describe();
 	log_info("tls %s", tls_server_describe());
 	log_info("postino ready listeners=%s pid=%ld workers=%u", listeners, (long)getpid(),

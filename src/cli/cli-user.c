@@ -94,6 +94,9 @@ static json_t *account_json(struct cli *cli, const struct account *a)
 	json_object_set_new(obj, "password_changed_at", json_time(a->password_changed_at));
 	json_object_set_new(obj, "password_max_age_days",
 			    json_integer((json_int_t)a->password_max_age_days));
+	json_object_set_new(obj, "password_max_age_source",
+			    json_string(a->password_max_age_own ? "mailbox" : "domain"));
+	json_object_set_new(obj, "password_warned_at", json_time(a->password_warned_at));
 	json_object_set_new(obj, "password_expires_at", json_time(password_expires_at(a)));
 	json_object_set_new(obj, "password_expired", json_boolean(password_expired(a, time_now())));
 	json_object_set_new(obj, "created_at", json_time(a->created_at));
@@ -473,11 +476,17 @@ static void show_account(struct cli *cli, const struct account *a)
 	show_line("forward-keep-copy", "%s", a->forward_keep_copy ? "yes" : "no");
 	show_line("password", "%s", a->password_hash != NULL ? "set" : "not set (cannot log in)");
 	show_time("password-changed", a->password_changed_at, "never");
+	/* the value in force, and whose it is (password-max-age=default
+	 * follows the domain's: postino domain set DOMAIN password-max-age=N) */
+	const char *source = a->password_max_age_own ? "this mailbox's own" : "domain default";
 	if (a->password_max_age_days == 0)
-		show_line("password-max-age", "0 (never expires)");
+		show_line("password-max-age", "0 (never expires; %s)", source);
 	else
-		show_line("password-max-age", "%" PRIu64 " days", a->password_max_age_days);
+		show_line("password-max-age", "%" PRIu64 " days (%s)", a->password_max_age_days,
+			  source);
 	show_time("password-expires", password_expires_at(a), "never");
+	if (a->password_warned_at != 0)
+		show_time("password-warned", a->password_warned_at, "-");
 	if (password_expired(a, now))
 		show_line("password-expired", "yes (the user must change it)");
 	show_time("created", a->created_at, "-");
@@ -524,7 +533,8 @@ const struct cli_command cli_user_commands[] = {
 	{ "user add", cmd_user_add, "ADDR [--password-stdin] [--quota SIZE] [--max-messages N]",
 	  "add a mailbox (its domain must exist)" },
 	{ "user set", cmd_user_set, "ADDR key=value ...",
-	  "change settings (disabled=, quota=, forward=, can-imap=, ...)" },
+	  "change settings (disabled=, quota=, forward=, can-imap=, password-max-age=DAYS|default, "
+	  "...)" },
 	{ "user passwd", cmd_user_passwd, "ADDR --password-stdin", "set a mailbox's password" },
 	{ "user del", cmd_user_del, "ADDR [--keep-mail]", "delete a mailbox and its mail" },
 	{ "user list", cmd_user_list, "[DOMAIN] [--json]", "list mailboxes" },

@@ -184,6 +184,15 @@ static const struct config_key keys[] = {
 	  .comment = "networks never blocked or locked out, e.g. 192.168.1.0/24,::1 (empty = none; "
 		     "loopback is not trusted by default: a webmail or proxy on this host should be "
 		     "listed here)" },
+	/* ---- password expiry warnings (queue/expiry-warn.c, F16) ---- */
+	{ .key = "password.warn-days", .type = CONFIG_TYPE_UINT, .def = "7",
+	  .offset = OFF(password_warn_days), .min = 0, .max = 365, .reloadable = true,
+	  .comment = "mail a user this many days before the password expires (password-max-age "
+		     "of the mailbox or its domain); 0 = never" },
+	{ .key = "password.warn-interval", .type = CONFIG_TYPE_DURATION, .def = "1d",
+	  .offset = OFF(password_warn_interval), .min = 1, .max = 7 * 86400, .reloadable = true,
+	  .comment = "how often the server looks for passwords to warn about (first look a minute "
+		     "after start); tests shorten it" },
 	/* ---- imap (src/imap/) ---- */
 	{ .key = "imap.protocol-log", .type = CONFIG_TYPE_BOOL, .def = "no",
 	  .offset = OFF(imap_protocol_log), .reloadable = true,

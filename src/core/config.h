@@ -65,6 +65,9 @@ struct config {
 	char *send_action;                /* "suspend" (can-send=no) or "disable" */
 	char *postmaster;                 /* admin notices when postmaster@DOMAIN has no
 					   * mailbox; "" = postmaster@hostname */
+	/* password.* (directory/expiry.c, queue/expiry-warn.c): expiry warnings (F16) */
+	uint64_t password_warn_days;      /* mail this many days before expiry; 0 = never */
+	uint64_t password_warn_interval;  /* seconds between looks for mailboxes to warn */
 	/* imap.* (src/imap/) */
 	bool imap_protocol_log;
 	uint64_t imap_login_timeout;      /* seconds before login */

@@ -89,6 +89,17 @@ static const struct reason reasons[] = {
 			 "count) and its owner was sent one warning message; the next one goes "
 			 "only after usage has fallen below the level again.",
 	  .fix = "postino user set ADDR quota=SIZE, or delete old mail" },
+	{ .code = "notice.password-expiry", .text = "password expires soon: warning sent",
+	  .explanation = "The mailbox's password expires within password.warn-days days "
+			 "(password-max-age of the mailbox or its domain) and its owner was "
+			 "mailed once, from postmaster, with the date and how to change it. A "
+			 "new password gets its own warning.",
+	  .fix = "postino user passwd ADDR --password-stdin (or the user changes it)" },
+	{ .code = "notice.password-expiry-failed", .text = "password expiry warning not sent",
+	  .explanation = "The warning that the mailbox's password expires soon could not be "
+			 "delivered (the detail and the server log say why); it is tried again "
+			 "at the next look (password.warn-interval).",
+	  .fix = "postino why ADDR --receive" },
 	{ .code = "autoreply.skip-window", .text = "autoresponder outside its dates",
 	  .explanation = "The autoresponder is set but the message arrived outside its date window.",
 	  .fix = "postino autoreply set ADDR ... --from DATE --until DATE" },
@@ -776,8 +787,9 @@ static const struct reason reasons[] = {
 			 "mail, but clients using that service cannot log in.",
 	  .fix = "postino user set ADDR can-imap=yes (or can-pop3, can-webmail)" },
 	{ .code = "why.password-expiring", .text = "password expires soon",
-	  .explanation = "The password will pass password-max-age within a week; then every "
-			 "client login fails with policy.auth-expired.",
+	  .explanation = "The password will pass password-max-age (the mailbox's own or its "
+			 "domain's) within password.warn-days days (a week when that is 0); then "
+			 "every client login fails with policy.auth-expired.",
 	  .fix = "postino user passwd ADDR --password-stdin, or postino user set ADDR "
 		 "password-max-age=0" },
 	{ .code = "why.login-failures", .text = "recent failed logins",

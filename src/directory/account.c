@@ -21,7 +21,6 @@
 
 #define SIZE_TEXT_MAX 32
 #define DISABLED_REASON_MAX 200  /* one line in `user show` and the journal */
-#define PASSWORD_MAX_AGE_DAYS_MAX 36500
 #define REMOVE_FDS_MAX 16        /* nftw's open directory budget */
 
 /* One parsed `user set` value. */
@@ -65,6 +64,10 @@ static int parse_forward(struct set_ctx *ctx, const char *value, struct account_
 			 struct directory_error *error_r);
 static int apply_disabled(struct set_ctx *ctx, const struct account_change *change);
 static int apply_forward(struct set_ctx *ctx, const struct account_change *change);
+static int apply_max_age(struct set_ctx *ctx, const struct account_change *change);
+
+/* password-max-age=default: the mailbox follows its domain's value. */
+#define MAX_AGE_DEFAULT UINT64_MAX
 
 /* DESIGN.md's `user set` keys. */
 static const struct account_key account_keys[] = {
@@ -79,14 +82,20 @@ static const struct account_key account_keys[] = {
 	{ "max-messages", parse_count, "max_messages", NULL },
 	{ "forward", parse_forward, NULL, apply_forward },
 	{ "forward-keep-copy", parse_bool, "forward_keep_copy", NULL },
-	{ "password-max-age", parse_days, "password_max_age_days", NULL },
+	{ "password-max-age", parse_days, NULL, apply_max_age },
 };
 
+/* Column 18 is the max age in force: the mailbox's own, or its domain's
+ * default (the one place that rule lives, so every reader of an account
+ * (policy.c's logins, `why`, `user show`) gets the same answer). */
 #define ACCOUNT_SELECT                                                                 \
 	"SELECT id, address, domain, local, password_hash, quota_bytes, max_messages,"  \
 	" disabled, disabled_reason, disabled_at, disabled_by, can_send, can_receive," \
 	" can_imap, can_pop3, can_webmail, forward_keep_copy, password_changed_at,"    \
-	" password_max_age_days, created_at FROM accounts"
+	" CASE WHEN password_max_age_own THEN password_max_age_days ELSE"              \
+	"  COALESCE((SELECT d.password_max_age_days FROM domains d"                   \
+	"   WHERE d.name = accounts.domain), 0) END,"                                  \
+	" created_at, password_max_age_own, password_warned_at FROM accounts"
 
 static void account_read(sqlite3_stmt *st, struct account *a)
 {
@@ -111,6 +120,8 @@ static void account_read(sqlite3_stmt *st, struct account *a)
 	a->password_changed_at = sqlite3_column_int64(st, 17);
 	a->password_max_age_days = (uint64_t)sqlite3_column_int64(st, 18);
 	a->created_at = sqlite3_column_int64(st, 19);
+	a->password_max_age_own = sqlite3_column_int(st, 20) != 0;
+	a->password_warned_at = sqlite3_column_int64(st, 21);
 }
 
 static int account_read_forwards(struct db *db, struct account *a)
@@ -177,12 +188,18 @@ static int parse_count(struct set_ctx *ctx, const char *value, struct account_ch
 	return 0;
 }
 
+/* parse_days - a number of days (0 = never), or "default" (the domain's). */
 static int parse_days(struct set_ctx *ctx, const char *value, struct account_change *change,
 		      struct directory_error *error_r)
 {
+	if (strcmp(value, "default") == 0) {
+		change->number = MAX_AGE_DEFAULT;
+		return 0;
+	}
 	if (str_to_uint64(value, 0, PASSWORD_MAX_AGE_DAYS_MAX, &change->number) < 0)
 		return dir_refuse(error_r, DIR_REASON_INVALID,
-				  "%s must be a number of days from 0 (never) to %d, not '%s'",
+				  "%s must be a number of days from 0 (never) to %d, or default "
+				  "(the domain's), not '%s'",
 				  change->key->key, PASSWORD_MAX_AGE_DAYS_MAX, value);
 	return 0;
 }
@@ -263,6 +280,19 @@ static int apply_forward(struct set_ctx *ctx, const struct account_change *chang
 			return -1;
 	}
 	return 0;
+}
+
+/* apply_max_age - the mailbox's own max age, or back to its domain's. */
+static int apply_max_age(struct set_ctx *ctx, const struct account_change *change)
+{
+	bool inherit = change->number == MAX_AGE_DEFAULT;
+	sqlite3_stmt *st = db_prepare(ctx->db, "UPDATE accounts SET password_max_age_days = ?1,"
+					       " password_max_age_own = ?2 WHERE id = ?3");
+
+	sqlite3_bind_int64(st, 1, inherit ? 0 : (sqlite3_int64)change->number);
+	sqlite3_bind_int(st, 2, inherit ? 0 : 1);
+	sqlite3_bind_int64(st, 3, ctx->account->id);
+	return dir_step_done(st);
 }
 
 static int apply_column(struct set_ctx *ctx, const struct account_change *change)
@@ -596,8 +626,9 @@ int account_set_password(struct db *db, const char *address, const char *passwor
 		free(addr);
 		return dir_refuse(error_r, DIR_REASON_INVALID, "%s", error);
 	}
-	st = db_prepare(db, "UPDATE accounts SET password_hash = ?1, password_changed_at = ?2"
-			    " WHERE address = ?3");
+	/* a new password restarts the clock and earns its own warning */
+	st = db_prepare(db, "UPDATE accounts SET password_hash = ?1, password_changed_at = ?2,"
+			    " password_warned_at = NULL WHERE address = ?3");
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, time_now());
 	sqlite3_bind_text(st, 3, addr, -1, SQLITE_TRANSIENT);

@@ -21,6 +21,7 @@ struct db;
 #define DIRECTORY_ERROR_MAX 512
 #define DIRECTORY_TARGETS_MAX 100   /* alias targets and forwards per address */
 #define PASSWORD_MAX 1024           /* bytes; longer is a paste accident or an attack */
+#define PASSWORD_MAX_AGE_DAYS_MAX 36500 /* password-max-age: a century is "never" spelt long */
 
 struct directory_error {
 	const char *reason;            /* code from core/reason.c, NULL when none fits */
@@ -42,6 +43,7 @@ struct domain {
 	int64_t created_at;
 	uint64_t account_count; /* filled by lookups */
 	uint64_t alias_count;   /* distinct alias addresses */
+	uint64_t password_max_age_days; /* default of its mailboxes; 0 = never expires */
 };
 
 int domain_add(struct db *db, const char *name, uint64_t max_accounts, uint64_t quota_bytes,
@@ -51,10 +53,11 @@ int domain_add(struct db *db, const char *name, uint64_t max_accounts, uint64_t 
 int domain_del(struct db *db, const char *name, bool force, struct directory_error *error_r);
 int domain_get(struct db *db, const char *name, struct domain *domain_r);
 int domain_list(struct db *db, struct domain **domains_r, size_t *count_r);
-/* Keys "max-accounts", "quota", and the hijack limits "send-messages" and
- * "send-recipients" (a number, 0 = no limit, or "default" for the
- * server's; read with sendlimit_domain_get), all validated before any is
- * applied. */
+/* Keys "max-accounts", "quota", "password-max-age" (days, 0 = never: the
+ * default of mailboxes without their own), and the hijack limits
+ * "send-messages" and "send-recipients" (a number, 0 = no limit, or
+ * "default" for the server's; read with sendlimit_domain_get), all
+ * validated before any is applied. */
 int domain_set(struct db *db, const char *name, const struct directory_setting *settings,
 	       size_t count, struct directory_error *error_r);
 void domain_clear(struct domain *domain);
@@ -77,7 +80,11 @@ struct account {
 	size_t forward_count;
 	bool forward_keep_copy;
 	int64_t password_changed_at;     /* 0 = never set */
-	uint64_t password_max_age_days;  /* 0 = never expires */
+	/* The max age in force: the mailbox's own value when
+	 * password_max_age_own, else its domain's default. 0 = never expires. */
+	uint64_t password_max_age_days;
+	bool password_max_age_own;       /* false: inherited from the domain */
+	int64_t password_warned_at;      /* expiry warning sent for this password; 0 = not */
 	int64_t created_at;
 };
 
@@ -91,12 +98,14 @@ int account_list(struct db *db, const char *domain, struct account **accounts_r,
 		 size_t *count_r);
 /* The `user set` keys of DESIGN.md; every setting is validated before any
  * is applied, so one bad key changes nothing. actor is recorded as
- * disabled_by. */
+ * disabled_by. password-max-age=default makes the mailbox follow its
+ * domain's password-max-age again. */
 int account_set(struct db *db, const char *address, const struct directory_setting *settings,
 		size_t count, const char *actor, struct directory_error *error_r);
 /* Known `user set` keys, for help texts: NULL past the end. */
 const char *account_setting_key(size_t i);
-/* Store a new hash and restart the expiry clock. */
+/* Store a new hash and restart the expiry clock (and the expiry warning:
+ * the new password gets its own). */
 int account_set_password(struct db *db, const char *address, const char *password,
 			 struct directory_error *error_r);
 /* 1 when the account exists, has a password and it matches; 0 otherwise.

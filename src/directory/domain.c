@@ -28,6 +28,7 @@ struct domain_key {
 
 static int parse_count(const char *value, uint64_t *value_r);
 static int parse_send_limit(const char *value, uint64_t *value_r);
+static int parse_max_age(const char *value, uint64_t *value_r);
 static int check_max_accounts(struct db *db, const char *domain, uint64_t value,
 			      struct directory_error *error_r);
 static int check_quota(struct db *db, const char *domain, uint64_t value,
@@ -36,6 +37,8 @@ static int check_quota(struct db *db, const char *domain, uint64_t value,
 static const struct domain_key domain_keys[] = {
 	{ "max-accounts", parse_count, "max_accounts", check_max_accounts },
 	{ "quota", size_parse, "quota_bytes", check_quota },
+	/* password expiry (F16): mailboxes without their own value follow it */
+	{ "password-max-age", parse_max_age, "password_max_age_days", NULL },
 	/* hijack detection (directory/sendlimit.h): NULL = the server's */
 	{ "send-messages", parse_send_limit, "send_messages", NULL },
 	{ "send-recipients", parse_send_limit, "send_recipients", NULL },
@@ -50,8 +53,8 @@ static const struct domain_key domain_keys[] = {
 #define DOMAIN_SELECT                                                              \
 	"SELECT name, max_accounts, quota_bytes, created_at,"                      \
 	" (SELECT COUNT(*) FROM accounts a WHERE a.domain = d.name),"              \
-	" (SELECT COUNT(DISTINCT address) FROM aliases l WHERE l.domain = d.name)" \
-	" FROM domains d"
+	" (SELECT COUNT(DISTINCT address) FROM aliases l WHERE l.domain = d.name)," \
+	" password_max_age_days FROM domains d"
 
 static int parse_count(const char *value, uint64_t *value_r)
 {
@@ -67,6 +70,13 @@ static int parse_send_limit(const char *value, uint64_t *value_r)
 		return 0;
 	}
 	return str_to_uint64(value, 0, DOMAIN_SEND_LIMIT_MAX, value_r);
+}
+
+/* parse_max_age - days, 0 = never ("default" has no meaning here: the
+ * domain's value is the default). */
+static int parse_max_age(const char *value, uint64_t *value_r)
+{
+	return str_to_uint64(value, 0, PASSWORD_MAX_AGE_DAYS_MAX, value_r);
 }
 
 static int check_max_accounts(struct db *db, const char *domain, uint64_t value,
@@ -122,6 +132,7 @@ static void domain_read(sqlite3_stmt *st, struct domain *d)
 	d->created_at = sqlite3_column_int64(st, 3);
 	d->account_count = (uint64_t)sqlite3_column_int64(st, 4);
 	d->alias_count = (uint64_t)sqlite3_column_int64(st, 5);
+	d->password_max_age_days = (uint64_t)sqlite3_column_int64(st, 6);
 }
 
 int domain_add(struct db *db, const char *name, uint64_t max_accounts, uint64_t quota_bytes,
@@ -263,7 +274,7 @@ int domain_set(struct db *db, const char *name, const struct directory_setting *
 		if (k == NULL) {
 			dir_refuse(error_r, DIR_REASON_INVALID,
 				   "unknown domain setting '%s' (known: max-accounts, quota, "
-				   "send-messages, send-recipients)",
+				   "password-max-age, send-messages, send-recipients)",
 				   settings[i].key);
 			goto fail;
 		}

@@ -209,6 +209,20 @@ const struct db_migration schema_migrations[] = {
 	  "  active INTEGER NOT NULL DEFAULT 0,"
 	  "  PRIMARY KEY (domain, selector));"
 	  "CREATE UNIQUE INDEX dkim_keys_active ON dkim_keys(domain) WHERE active = 1;" },
+	{ 9,
+	  /* Password expiry (F16, directory/expiry.c). A domain default for
+	   * password-max-age (0 = never), which a mailbox follows unless it
+	   * has its own: password_max_age_own = 1 makes password_max_age_days
+	   * the mailbox's (0 there = never, whatever the domain says). Before
+	   * this migration only an account value above 0 meant anything, so
+	   * those become the mailbox's own. password_warned_at: when the
+	   * "your password expires soon" mail went out for the current
+	   * password; a new password clears it (account_set_password). */
+	  "ALTER TABLE domains ADD COLUMN password_max_age_days INTEGER NOT NULL DEFAULT 0"
+	  "  CHECK (password_max_age_days >= 0);"
+	  "ALTER TABLE accounts ADD COLUMN password_max_age_own INTEGER NOT NULL DEFAULT 0;"
+	  "UPDATE accounts SET password_max_age_own = 1 WHERE password_max_age_days > 0;"
+	  "ALTER TABLE accounts ADD COLUMN password_warned_at INTEGER;" },
 };
 
 const size_t schema_migrations_count = N_ELEMENTS(schema_migrations);

@@ -21,7 +21,9 @@
 #include "mail/addr.h"
 #include "core/db.h"
 #include "core/reason.h"
+#include "core/config.h"
 #include "directory/autoreply.h"
+#include "directory/expiry.h"
 #include "directory/policy.h"
 #include "store/quota.h"
 #include "doctor/why-private.h"
@@ -32,7 +34,8 @@
 #define SIZE_TEXT_MAX 32
 #define MS_PER_SECOND 1000
 #define SECONDS_PER_DAY 86400
-/* A password expiring within this many days is worth a word now. */
+/* A password expiring within this many days is worth a word now, when
+ * password.warn-days (the server's own warning) is 0. */
 #define WHY_PASSWORD_WARN_DAYS 7
 /* A mailbox or domain this full gets a note (store/quota.h warns there too). */
 #define WHY_QUOTA_WARN_PERCENT QUOTA_WARN_PERCENT
@@ -118,7 +121,8 @@ static bool row_ip_block(const struct why_ctx *ctx, const struct journal_row *r)
 static bool row_password(const struct why_ctx *ctx, const struct journal_row *r)
 {
 	static const char *const codes[] = { "policy.auth-expired", "policy.auth-no-password",
-					     "admin.user-passwd", NULL };
+					     "admin.user-passwd", EXPIRY_REASON_SENT,
+					     EXPIRY_REASON_FAILED, NULL };
 	return is_account(ctx, r->account) && reason_is(r, codes);
 }
 
@@ -461,8 +465,9 @@ static int check_password(struct why_ctx *ctx, struct why_finding *f)
 	}
 	time_text(a->password_changed_at, changed, sizeof(changed));
 	why_evidence(f, "password-changed", "%s", a->password_changed_at != 0 ? changed : "never");
-	why_evidence(f, "password-max-age", "%" PRIu64 " days%s", a->password_max_age_days,
-		     a->password_max_age_days == 0 ? " (never expires)" : "");
+	why_evidence(f, "password-max-age", "%" PRIu64 " days (%s%s)", a->password_max_age_days,
+		     a->password_max_age_days == 0 ? "never expires; " : "",
+		     a->password_max_age_own ? "this mailbox's own" : "domain default");
 	if (expires == 0) {
 		why_set(f, WHY_OK, NULL, "password set%s%s, never expires",
 			a->password_changed_at != 0 ? " on " : "",
@@ -474,14 +479,30 @@ static int check_password(struct why_ctx *ctx, struct why_finding *f)
 	if (password_expired(a, now)) {
 		why_set(f, WHY_PROBLEM, "policy.auth-expired",
 			"password expired on %s (set %s, password-max-age %" PRIu64
-			" days): clients get \"password expired\"",
-			at, changed, a->password_max_age_days);
+			" days, %s): clients get \"password expired\"",
+			at, changed, a->password_max_age_days,
+			a->password_max_age_own ? "this mailbox's own" : "the domain's default");
 		why_fix(f, "postino user passwd %s --password-stdin (or the user changes it in "
 			   "webmail)", ctx->address);
 		return 0;
 	}
-	if (expires - now <= WHY_PASSWORD_WARN_DAYS * SECONDS_PER_DAY) {
-		why_set(f, WHY_NOTE, "why.password-expiring", "password expires on %s", at);
+	uint64_t warn_days = ctx->in->cfg->password_warn_days;
+	uint64_t days = expiry_days_left(expires, now);
+	if (days <= (warn_days != 0 ? warn_days : WHY_PASSWORD_WARN_DAYS)) {
+		char warned[TIME_TEXT_MAX + 32];
+		if (a->password_warned_at != 0) {
+			time_text(a->password_warned_at, at, sizeof(at));
+			why_evidence(f, "password-warned", "%s", at);
+			(void)snprintf(warned, sizeof(warned), "warned by mail at %s", at);
+		} else if (warn_days == 0) {
+			(void)snprintf(warned, sizeof(warned), "no warning mail: password.warn-days=0");
+		} else {
+			(void)snprintf(warned, sizeof(warned), "not warned by mail yet");
+		}
+		time_text(expires, at, sizeof(at));
+		why_set(f, WHY_NOTE, "why.password-expiring",
+			"password expires in %" PRIu64 " day%s, on %s; %s", days, days == 1 ? "" : "s",
+			at, warned);
 		why_fix(f, "postino user passwd %s --password-stdin", ctx->address);
 		return 0;
 	}

@@ -174,8 +174,8 @@ static void test_quota_limits(void **state)
 	s[0] = (struct directory_setting){ "max-accounts", "7" };
 	s[1] = (struct directory_setting){ "colour", "blue" };
 	refused(domain_set(f->db, "example.com", s, 2, &err),
-		"unknown domain setting 'colour' (known: max-accounts, quota, send-messages, "
-		"send-recipients)", NULL);
+		"unknown domain setting 'colour' (known: max-accounts, quota, "
+		"password-max-age, send-messages, send-recipients)", NULL);
 	s[1] = (struct directory_setting){ "quota", "lots" };
 	refused(domain_set(f->db, "example.com", s, 2, &err), "bad value for quota: 'lots'",
 		NULL);
@@ -325,6 +325,88 @@ static void test_set_keys(void **state)
 	account_clear(&a);
 }
 
+/* max_age_of - the max age in force for address, and whose it is. */
+static uint64_t max_age_of(struct db *db, const char *address, bool *own_r)
+{
+	struct account a;
+	uint64_t days;
+
+	assert_int_equal(account_get(db, address, &a), 1);
+	days = a.password_max_age_days;
+	*own_r = a.password_max_age_own;
+	account_clear(&a);
+	return days;
+}
+
+/* test_password_max_age - the domain's default, a mailbox's own value
+ * (0 included) over it, "default" back to the domain's, and a new
+ * password clearing the expiry warning. */
+static void test_password_max_age(void **state)
+{
+	struct fixture *f = *state;
+	struct directory_error err;
+	struct domain d;
+	bool own;
+	const struct directory_setting dom30[] = { { "password-max-age", "30" } };
+	const struct directory_setting own0[] = { { "password-max-age", "0" } };
+	const struct directory_setting own90[] = { { "password-max-age", "90" } };
+	const struct directory_setting inherit[] = { { "password-max-age", "default" } };
+
+	ok(domain_add(f->db, "example.com", 0, 0, &err));
+	ok(domain_add(f->db, "other.org", 0, 0, &err));
+	ok(account_add(f->db, "a@example.com", "pw", 0, 0, &err));
+	ok(account_add(f->db, "b@other.org", "pw", 0, 0, &err));
+	assert_int_equal(max_age_of(f->db, "a@example.com", &own), 0);
+	assert_false(own);
+
+	ok(domain_set(f->db, "example.com", dom30, 1, &err));
+	assert_int_equal(domain_get(f->db, "example.com", &d), 1);
+	assert_int_equal(d.password_max_age_days, 30);
+	domain_clear(&d);
+	assert_int_equal(max_age_of(f->db, "a@example.com", &own), 30);
+	assert_false(own);
+	assert_int_equal(max_age_of(f->db, "b@other.org", &own), 0); /* not its domain */
+
+	ok(account_set(f->db, "a@example.com", own90, 1, "t", &err));
+	assert_int_equal(max_age_of(f->db, "a@example.com", &own), 90);
+	assert_true(own);
+	ok(account_set(f->db, "a@example.com", own0, 1, "t", &err));
+	assert_int_equal(max_age_of(f->db, "a@example.com", &own), 0); /* never, despite 30 */
+	assert_true(own);
+	ok(account_set(f->db, "a@example.com", inherit, 1, "t", &err));
+	assert_int_equal(max_age_of(f->db, "a@example.com", &own), 30);
+	assert_false(own);
+
+	/* account_list reads the same rule */
+	struct account *all;
+	size_t n;
+	assert_int_equal(account_list(f->db, "example.com", &all, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(all[0].password_max_age_days, 30);
+	accounts_free(&all, n);
+
+	/* "default" is the mailbox's word; a domain's value is a number */
+	const struct directory_setting bad[] = { { "password-max-age", "default" } };
+	refused(domain_set(f->db, "example.com", bad, 1, &err),
+		"bad value for password-max-age: 'default'", "directory.invalid");
+	const struct directory_setting big[] = { { "password-max-age", "36501" } };
+	refused(domain_set(f->db, "example.com", big, 1, &err),
+		"bad value for password-max-age: '36501'", "directory.invalid");
+
+	/* a new password clears the warning of the old one */
+	struct account a;
+	sqlite3_stmt *st = db_prepare(f->db, "UPDATE accounts SET password_warned_at = 5");
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	assert_int_equal(account_get(f->db, "a@example.com", &a), 1);
+	assert_int_equal(a.password_warned_at, 5);
+	account_clear(&a);
+	ok(account_set_password(f->db, "a@example.com", "new-pw", &err));
+	assert_int_equal(account_get(f->db, "a@example.com", &a), 1);
+	assert_int_equal(a.password_warned_at, 0);
+	account_clear(&a);
+}
+
 /* test_set_refusals - every refusal, and that it changed nothing. */
 static void test_set_refusals(void **state)
 {
@@ -351,7 +433,8 @@ static void test_set_refusals(void **state)
 		"max-messages must be a number, not '-1'", NULL);
 	s[1] = (struct directory_setting){ "password-max-age", "36501" };
 	refused(account_set(f->db, "a@example.com", s, 2, "t", &err),
-		"password-max-age must be a number of days from 0 (never) to 36500, not '36501'",
+		"password-max-age must be a number of days from 0 (never) to 36500, or default "
+		"(the domain's), not '36501'",
 		NULL);
 	s[1] = (struct directory_setting){ "reason", "why not" };
 	refused(account_set(f->db, "a@example.com", s, 2, "t", &err),
@@ -529,7 +612,7 @@ int main(void)
 		T(test_domains),   T(test_max_accounts), T(test_quota_limits),
 		T(test_accounts),  T(test_passwords),    T(test_set_keys),
 		T(test_set_refusals), T(test_aliases),   T(test_domain_del),
-		T(test_remove_mail),
+		T(test_remove_mail), T(test_password_max_age),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
