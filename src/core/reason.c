@@ -666,6 +666,10 @@ static const struct reason reasons[] = {
 			 "invalid UTF-8, or is too long for a Maildir++ folder; the detail says which." },
 	{ .code = "store.delete-inbox", .imap = "CANNOT", .text = "INBOX cannot be deleted",
 	  .explanation = "RFC 3501 6.3.4: INBOX always exists; a client tried to delete it." },
+	{ .code = "store.has-children", .imap = "HASCHILDREN",
+	  .text = "Not a mailbox, only a level of its children: delete them first",
+	  .explanation = "RFC 9051 6.3.5: DELETE named a hierarchy level that holds mailboxes "
+			 "but is no mailbox itself (LIST shows it \\Noselect)." },
 	{ .code = "store.rename-into-itself", .imap = "CANNOT",
 	  .text = "A mailbox cannot be moved into itself",
 	  .explanation = "RENAME named one of the mailbox's own children as the new name." },

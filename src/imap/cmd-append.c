@@ -222,7 +222,7 @@ void cmd_append(struct imap_cmd *cmd)
 	}
 	/* RFC 6855 4: "UTF8 (~{n}...)" once UTF8=ACCEPT is enabled */
 	if (i == cmd->count - 2 && imap_arg_atom_equals(&cmd->args[i], "UTF8") &&
-	    (s->enabled & IMAP_FEATURE_UTF8)) {
+	    (s->enabled & IMAP_FEATURE_UTF8_NAMES)) {
 		const struct imap_arg *list;
 		unsigned n;
 		if (imap_arg_get_list(&cmd->args[i + 1], &list, &n) < 0 || n != 1 ||

@@ -26,6 +26,8 @@ static const struct {
 	enum cap_when when;
 } caps[] = {
 	{ "IMAP4rev1", CAP_ALWAYS },
+	/* RFC 9051: both versions; rev2 rules once the client ENABLEs it */
+	{ "IMAP4rev2", CAP_ALWAYS },
 	{ "SASL-IR", CAP_ALWAYS },          /* RFC 4959 */
 	{ "LITERAL+", CAP_ALWAYS },         /* RFC 7888 */
 	{ "ID", CAP_ALWAYS },               /* RFC 2971 */

@@ -50,6 +50,14 @@ static struct imap_fetch_item *item_add(struct fetch_parse *p, enum imap_fetch_t
 {
 	struct imap_fetch_item *it;
 
+	/* "UID FETCH 1 (UID)", "(FLAGS FAST)": a plain item is answered once */
+	if (type != IMAP_FETCH_SECTION && type != IMAP_FETCH_BINARY &&
+	    type != IMAP_FETCH_BINARY_SIZE) {
+		for (unsigned i = 0; i < p->count; i++) {
+			if (p->items[i].type == type)
+				return &p->items[i];
+		}
+	}
 	if (p->count >= FETCH_ITEMS_MAX)
 		return NULL;
 	it = &p->items[p->count++];

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * cmd-list.c - LIST (RFC 9051 6.3.9) with LIST-EXTENDED (RFC 5258:
- * selection SUBSCRIBED, SPECIAL-USE, RECURSIVEMATCH; RETURN SUBSCRIBED,
- * CHILDREN, SPECIAL-USE, several patterns), LIST-STATUS (RFC 5819),
- * SPECIAL-USE (RFC 6154) and CHILDREN (RFC 3348); and LSUB (RFC 3501
- * 6.3.9).
+ * selection SUBSCRIBED, SPECIAL-USE, RECURSIVEMATCH with CHILDINFO; RETURN
+ * SUBSCRIBED, CHILDREN, SPECIAL-USE, several patterns), LIST-STATUS (RFC
+ * 5819), SPECIAL-USE (RFC 6154) and CHILDREN (RFC 3348); and LSUB (RFC
+ * 3501 6.3.9, deprecated by RFC 9051 but still answered).
  *
  * The answer is built on a worker (STATUS counts sync each mailbox) as
  * lines in one buffer, sent on the loop. Special-use attributes and
@@ -33,6 +33,7 @@ enum list_opt {
 	LIST_RET_SUBSCRIBED = 0x04,
 	LIST_RET_STATUS = 0x08,
 	LIST_LSUB = 0x10,
+	LIST_SEL_RECURSIVE = 0x20, /* RECURSIVEMATCH: parents get CHILDINFO */
 };
 
 struct list_job {
@@ -59,14 +60,74 @@ static bool list_matches(const struct list_job *j, const char *name, bool virtua
 	return false;
 }
 
-static int list_line(struct list_job *j, const char *attrs, const char *name)
+/* list_line - one LIST/LSUB line; childinfo adds RFC 5258's
+ * ("CHILDINFO" (...)) naming the selection options a child matched. */
+static int list_line(struct list_job *j, const char *attrs, const char *name, bool childinfo)
 {
 	if (buf_printf(&j->out, "* %s (%s) \"/\" ", (j->opts & LIST_LSUB) ? "LSUB" : "LIST",
 		       attrs) < 0 ||
-	    imap_mailbox_name_write(j->utf8, name, &j->out) < 0 ||
-	    buf_append_str(&j->out, "\r\n") < 0)
+	    imap_mailbox_name_write(j->utf8, name, &j->out) < 0)
+		return -1;
+	if (childinfo &&
+	    (buf_append_str(&j->out, " (\"CHILDINFO\" (") < 0 ||
+	     ((j->opts & LIST_SEL_SUBSCRIBED) && buf_append_str(&j->out, "\"SUBSCRIBED\"") < 0) ||
+	     ((j->opts & LIST_SEL_SUBSCRIBED) && (j->opts & LIST_SEL_SPECIAL_USE) &&
+	      buf_append_str(&j->out, " ") < 0) ||
+	     ((j->opts & LIST_SEL_SPECIAL_USE) && buf_append_str(&j->out, "\"SPECIAL-USE\"") < 0) ||
+	     buf_append_str(&j->out, "))") < 0))
+		return -1;
+	return buf_append_str(&j->out, "\r\n");
+}
+
+int imap_list_attrs(const struct index_mailbox_info *m, bool subscribed, char *attrs, size_t size)
+{
+	attrs[0] = '\0';
+	if (m->nonexistent) {
+		if (str_append(attrs, "\\NonExistent", size) < 0)
+			return -1;
+	} else if (str_append(attrs, m->has_children ? "\\HasChildren" : "\\HasNoChildren",
+			      size) < 0) {
+		return -1;
+	}
+	if (m->special_use != NULL &&
+	    (str_append(attrs, " ", size) < 0 || str_append(attrs, m->special_use, size) < 0))
+		return -1;
+	if (subscribed && m->subscribed && str_append(attrs, " \\Subscribed", size) < 0)
 		return -1;
 	return 0;
+}
+
+/* list_selected - whether m passes the selection options (RFC 5258 3):
+ * subscribed names (which may be no mailbox) or mailboxes, special use. */
+static bool list_selected(const struct list_job *j, const struct index_mailbox_info *m)
+{
+	bool sub_sel = (j->opts & (LIST_SEL_SUBSCRIBED | LIST_LSUB)) != 0;
+
+	if (sub_sel && !m->subscribed)
+		return false;
+	if (m->nonexistent && !sub_sel)
+		return false;
+	return (j->opts & LIST_SEL_SPECIAL_USE) == 0 || m->special_use != NULL;
+}
+
+/* list_is_below - name is a child (at any depth) of parent (len bytes). */
+static bool list_is_below(const char *name, const char *parent, size_t len)
+{
+	return strncmp(name, parent, len) == 0 && name[len] == '/';
+}
+
+/* list_child_selected - RECURSIVEMATCH: some name below parent passes the
+ * selection, so parent is listed with CHILDINFO (RFC 5258 3). */
+static bool list_child_selected(const struct list_job *j, const struct index_mailbox_info *list,
+				size_t count, const char *parent, size_t len)
+{
+	if ((j->opts & LIST_SEL_RECURSIVE) == 0)
+		return false;
+	for (size_t i = 0; i < count; i++) {
+		if (list_is_below(list[i].name, parent, len) && list_selected(j, &list[i]))
+			return true;
+	}
+	return false;
 }
 
 static int list_status(struct list_job *j, struct index *index, const char *name)
@@ -84,54 +145,42 @@ static int list_status(struct list_job *j, struct index *index, const char *name
 	return 0;
 }
 
-/* list_entry - one mailbox (or subscription) of the index. */
+/* list_entry - one mailbox (or subscription) of the index; a parent
+ * that only has selected children with RECURSIVEMATCH. */
 static int list_entry(struct list_job *j, struct index *index,
+		      const struct index_mailbox_info *list, size_t count,
 		      const struct index_mailbox_info *m)
 {
 	char attrs[256];
-	bool sub_sel = (j->opts & (LIST_SEL_SUBSCRIBED | LIST_LSUB)) != 0;
+	bool childinfo;
 
 	if (!list_matches(j, m->name, false))
 		return 0;
-	if (sub_sel && !m->subscribed)
-		return 0;
-	if (m->nonexistent && !sub_sel)
-		return 0;
-	if ((j->opts & LIST_SEL_SPECIAL_USE) && m->special_use == NULL)
+	childinfo = list_child_selected(j, list, count, m->name, strlen(m->name));
+	if (!list_selected(j, m) && !childinfo)
 		return 0;
 	attrs[0] = '\0';
 	if (j->opts & LIST_LSUB) {
 		if (m->nonexistent && str_append(attrs, "\\Noselect", sizeof(attrs)) < 0)
 			return -1;
-		return list_line(j, attrs, m->name);
+		return list_line(j, attrs, m->name, false);
 	}
-	if (m->nonexistent) {
-		if (str_append(attrs, "\\NonExistent", sizeof(attrs)) < 0)
-			return -1;
-	} else if (str_append(attrs, m->has_children ? "\\HasChildren" : "\\HasNoChildren",
-			      sizeof(attrs)) < 0) {
-		return -1;
-	}
-	if (m->special_use != NULL &&
-	    (str_append(attrs, " ", sizeof(attrs)) < 0 ||
-	     str_append(attrs, m->special_use, sizeof(attrs)) < 0))
-		return -1;
-	if (m->subscribed && (j->opts & (LIST_SEL_SUBSCRIBED | LIST_RET_SUBSCRIBED)) &&
-	    str_append(attrs, " \\Subscribed", sizeof(attrs)) < 0)
-		return -1;
-	if (list_line(j, attrs, m->name) < 0)
+	if (imap_list_attrs(m, (j->opts & (LIST_SEL_SUBSCRIBED | LIST_RET_SUBSCRIBED)) != 0,
+			    attrs, sizeof(attrs)) < 0 ||
+	    list_line(j, attrs, m->name, childinfo) < 0)
 		return -1;
 	if ((j->opts & LIST_RET_STATUS) && !m->nonexistent)
 		return list_status(j, index, m->name);
 	return 0;
 }
 
-/* list_known - whether name is a mailbox (or a parent listed already). */
+/* list_known - whether name is a mailbox (or, with subscriptions too, a
+ * subscribed name): list_entry() has shown it already. */
 static bool list_known(const struct index_mailbox_info *list, size_t count, const char *name,
-		       size_t len)
+		       size_t len, bool subscriptions)
 {
 	for (size_t i = 0; i < count; i++) {
-		if (!list[i].nonexistent && strlen(list[i].name) == len &&
+		if ((subscriptions || !list[i].nonexistent) && strlen(list[i].name) == len &&
 		    strncmp(list[i].name, name, len) == 0)
 			return true;
 	}
@@ -153,7 +202,7 @@ static int list_virtual_parents(struct list_job *j, const struct index_mailbox_i
 		for (const char *p = strchr(name, '/'); p != NULL && ret == 0;
 		     p = strchr(p + 1, '/')) {
 			size_t len = (size_t)(p - name);
-			bool dup = list_known(list, count, name, len);
+			bool dup = list_known(list, count, name, len, false);
 			for (size_t k = 0; k < nseen && !dup; k++)
 				dup = strlen(seen[k]) == len && strncmp(seen[k], name, len) == 0;
 			if (dup)
@@ -161,7 +210,46 @@ static int list_virtual_parents(struct list_job *j, const struct index_mailbox_i
 			seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
 			seen[nseen++] = xstrndup(name, len);
 			if (list_matches(j, seen[nseen - 1], true))
-				ret = list_line(j, "\\Noselect \\HasChildren", seen[nseen - 1]);
+				ret = list_line(j, "\\Noselect \\HasChildren", seen[nseen - 1],
+						false);
+		}
+	}
+	for (size_t k = 0; k < nseen; k++)
+		free(seen[k]);
+	free(seen);
+	return ret;
+}
+
+/* list_recursive_parents - RECURSIVEMATCH: levels that are neither a
+ * mailbox nor subscribed ("a" of a subscribed "a/b"), shown with
+ * CHILDINFO (RFC 5258 3) when a pattern matches them. */
+static int list_recursive_parents(struct list_job *j, const struct index_mailbox_info *list,
+				  size_t count)
+{
+	char **seen = NULL;
+	size_t nseen = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < count && ret == 0; i++) {
+		const char *name = list[i].name;
+		if (!list_selected(j, &list[i]))
+			continue;
+		for (const char *p = strchr(name, '/'); p != NULL && ret == 0;
+		     p = strchr(p + 1, '/')) {
+			size_t len = (size_t)(p - name);
+			bool dup = list_known(list, count, name, len, true), real = false;
+			for (size_t k = 0; k < nseen && !dup; k++)
+				dup = strlen(seen[k]) == len && strncmp(seen[k], name, len) == 0;
+			if (dup)
+				continue;
+			seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
+			seen[nseen++] = xstrndup(name, len);
+			if (!list_matches(j, seen[nseen - 1], false))
+				continue;
+			for (size_t k = 0; k < count && !real; k++)
+				real = !list[k].nonexistent && list_is_below(list[k].name, name, len);
+			ret = list_line(j, real ? "\\Noselect \\HasChildren" : "\\NonExistent",
+					seen[nseen - 1], true);
 		}
 	}
 	for (size_t k = 0; k < nseen; k++)
@@ -180,9 +268,11 @@ static void list_run(struct imap_job *job)
 	if ((j->ret = index_mailbox_list(job->index, &list, &count, &j->error)) < 0)
 		return;
 	for (size_t i = 0; i < count && j->ret == 0; i++)
-		j->ret = list_entry(j, job->index, &list[i]);
+		j->ret = list_entry(j, job->index, list, count, &list[i]);
 	if (j->ret == 0 && (j->opts & (LIST_LSUB | LIST_SEL_SUBSCRIBED | LIST_SEL_SPECIAL_USE)) == 0)
 		j->ret = list_virtual_parents(j, list, count);
+	else if (j->ret == 0 && (j->opts & LIST_SEL_RECURSIVE))
+		j->ret = list_recursive_parents(j, list, count);
 	if (j->ret < 0) {
 		j->error.reason = "store.io-error";
 		(void)snprintf(j->error.text, sizeof(j->error.text), "LIST answer too large");
@@ -233,7 +323,7 @@ static int list_pattern_add(struct imap_cmd *cmd, struct list_job *j, const char
 		buf_release(&b);
 		return -1;
 	}
-	if (cmd->s->enabled & IMAP_FEATURE_UTF8) {
+	if (cmd->s->enabled & IMAP_FEATURE_UTF8_NAMES) {
 		if (buf_append_str(&b, pattern) < 0) {
 			buf_release(&b);
 			return -1;
@@ -261,9 +351,10 @@ static int list_options(struct imap_cmd *cmd, struct list_job *j, const struct i
 			j->opts |= LIST_SEL_SUBSCRIBED;
 		else if (selection && imap_arg_atom_equals(&list[i], "SPECIAL-USE"))
 			j->opts |= LIST_SEL_SPECIAL_USE;
-		else if (selection && (imap_arg_atom_equals(&list[i], "REMOTE") ||
-				       imap_arg_atom_equals(&list[i], "RECURSIVEMATCH")))
-			continue; /* no remote mailboxes; CHILDINFO is optional */
+		else if (selection && imap_arg_atom_equals(&list[i], "RECURSIVEMATCH"))
+			j->opts |= LIST_SEL_RECURSIVE;
+		else if (selection && imap_arg_atom_equals(&list[i], "REMOTE"))
+			continue; /* no remote mailboxes */
 		else if (!selection && imap_arg_atom_equals(&list[i], "SUBSCRIBED"))
 			j->opts |= LIST_RET_SUBSCRIBED;
 		else if (!selection && (imap_arg_atom_equals(&list[i], "CHILDREN") ||
@@ -287,6 +378,10 @@ static int list_parse(struct imap_cmd *cmd, struct list_job *j, bool lsub)
 
 	if (!lsub && i < n && args[i].type == IMAP_ARG_LIST &&
 	    list_options(cmd, j, &args[i++], true) < 0)
+		return -1;
+	/* RFC 5258 3: RECURSIVEMATCH alone (or with REMOTE) is BAD */
+	if ((j->opts & LIST_SEL_RECURSIVE) &&
+	    (j->opts & (LIST_SEL_SUBSCRIBED | LIST_SEL_SPECIAL_USE)) == 0)
 		return -1;
 	if (i + 2 > n || imap_arg_get_astring(&args[i++], &ref) < 0)
 		return -1;
@@ -315,7 +410,7 @@ static void list_start(struct imap_cmd *cmd, bool lsub)
 	j->job.run = list_run;
 	j->job.done = list_done;
 	j->job.free = list_free;
-	j->utf8 = (cmd->s->enabled & IMAP_FEATURE_UTF8) != 0;
+	j->utf8 = (cmd->s->enabled & IMAP_FEATURE_UTF8_NAMES) != 0;
 	if (lsub)
 		j->opts |= LIST_LSUB;
 	if (list_parse(cmd, j, lsub) < 0) {

@@ -10,6 +10,11 @@
  * QRESYNC, what changed since the client's MODSEQ. Whatever was selected
  * before is closed first ("* OK [CLOSED]", RFC 7162 3.2.11), and stays
  * closed when the new SELECT fails (RFC 9051 6.3.2).
+ *
+ * IMAP4rev1 clients also get "* 0 RECENT" and "[UNSEEN n]" (RFC 3501
+ * 6.3.1); once IMAP4rev2 is enabled both are gone (RFC 9051 Appendix E:
+ * \Recent was removed, UNSEEN deprecated) and a LIST response with the
+ * mailbox's attributes is sent instead, as RFC 9051 6.3.2 requires.
  */
 #include "lib/lib.h"
 #include "lib/buf.h"
@@ -38,7 +43,30 @@ struct select_job {
 	char *dir;
 	struct index_changes changes;
 	bool have_changes;
+	/* IMAP4rev2: the LIST response's attributes */
+	bool rev2;
+	char list_attrs[256];
 };
+
+/* select_list_attrs - the attributes a plain LIST shows for the name. */
+static void select_list_attrs(struct index *index, struct select_job *j)
+{
+	struct index_mailbox_info *list = NULL;
+	struct index_error err;
+	size_t count = 0;
+
+	j->list_attrs[0] = '\0';
+	if (index_mailbox_list(index, &list, &count, &err) < 0)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		if (!list[i].nonexistent && strcmp(list[i].name, j->name) == 0) {
+			if (imap_list_attrs(&list[i], false, j->list_attrs, sizeof(j->list_attrs)) < 0)
+				j->list_attrs[0] = '\0';
+			break;
+		}
+	}
+	index_mailbox_list_free(&list, count);
+}
 
 static void select_run(struct imap_job *job)
 {
@@ -61,6 +89,8 @@ static void select_run(struct imap_job *job)
 			j->dir = NULL;
 		free(storage);
 	}
+	if (j->rev2)
+		select_list_attrs(job->index, j);
 	if (j->qresync && j->known_uidvalidity == j->status.uidvalidity &&
 	    index_changes_since(job->index, j->status.mailbox_id, j->known_modseq, &j->changes,
 				&j->error) == 0)
@@ -113,6 +143,19 @@ static void select_qresync_report(struct imap_session *s, struct select_job *j)
 	}
 }
 
+/* select_send_list - RFC 9051 6.3.2: "* LIST (attributes) "/" name". */
+static void select_send_list(struct imap_session *s, const struct select_job *j)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	if (buf_printf(&b, "* LIST (%s) \"/\" ", j->list_attrs) < 0 ||
+	    imap_mailbox_name_out(s, s->sel->name, &b) < 0)
+		panic("imap: LIST does not fit");
+	imap_send_buf(s, &b);
+	buf_release(&b);
+}
+
 static void select_done(struct imap_cmd *cmd, struct imap_job *job)
 {
 	struct select_job *j = (struct select_job *)job;
@@ -144,9 +187,13 @@ static void select_done(struct imap_cmd *cmd, struct imap_job *job)
 
 	imap_send_flags(s, true);
 	imap_untagged(s, "%zu EXISTS", sel->count);
-	imap_untagged(s, "0 RECENT");
-	if (j->status.first_unseen > 0 && j->status.first_unseen <= sel->count)
-		imap_untagged(s, "OK [UNSEEN %u] First unseen.", j->status.first_unseen);
+	if (j->rev2) {
+		select_send_list(s, j);
+	} else {
+		imap_untagged(s, "0 RECENT");
+		if (j->status.first_unseen > 0 && j->status.first_unseen <= sel->count)
+			imap_untagged(s, "OK [UNSEEN %u] First unseen.", j->status.first_unseen);
+	}
 	imap_untagged(s, "OK [UIDVALIDITY %u] UIDs valid", sel->uidvalidity);
 	imap_untagged(s, "OK [UIDNEXT %u] Predicted next UID", sel->uidnext);
 	imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest", (unsigned long long)sel->modseq);
@@ -226,6 +273,7 @@ static void select_start(struct imap_cmd *cmd, bool readonly)
 	j->job.free = select_free;
 	j->name = xstrdup(name);
 	j->readonly = readonly;
+	j->rev2 = (s->enabled & IMAP_FEATURE_REV2) != 0;
 	imap_job_submit(cmd, &j->job);
 }
 

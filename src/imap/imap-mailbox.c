@@ -37,7 +37,7 @@ int imap_mailbox_name_in(struct imap_cmd *cmd, const struct imap_arg *arg, char 
 		return 0;
 	}
 	buf_init(&b, IMAP_MAILBOX_NAME_MAX);
-	if (cmd->s->enabled & IMAP_FEATURE_UTF8) {
+	if (cmd->s->enabled & IMAP_FEATURE_UTF8_NAMES) {
 		if (!utf8_valid(sent, strlen(sent)) || buf_append_str(&b, sent) < 0) {
 			buf_release(&b);
 			*detail_r = "invalid UTF-8 or too long";
@@ -63,7 +63,7 @@ int imap_mailbox_name_in(struct imap_cmd *cmd, const struct imap_arg *arg, char 
 
 int imap_mailbox_name_out(const struct imap_session *s, const char *name, struct buf *out)
 {
-	return imap_mailbox_name_write((s->enabled & IMAP_FEATURE_UTF8) != 0, name, out);
+	return imap_mailbox_name_write((s->enabled & IMAP_FEATURE_UTF8_NAMES) != 0, name, out);
 }
 
 int imap_mailbox_name_write(bool utf8, const char *name, struct buf *out)
@@ -73,7 +73,7 @@ int imap_mailbox_name_write(bool utf8, const char *name, struct buf *out)
 	int ret;
 
 	if (utf8)
-		return imap_astring_write(out, name);
+		return imap_astring_write_utf8(out, name);
 	buf_init(&b, 4 * IMAP_MAILBOX_NAME_MAX);
 	if (utf7_encode(name, strlen(name), &b, &error) < 0) {
 		buf_release(&b);
@@ -149,7 +149,8 @@ static void op_done(struct imap_cmd *cmd, struct imap_job *job)
 	if (j->ret < 0) {
 		/* what a user simply got wrong is no event for the journal */
 		if (strcmp(j->error.reason, "store.no-mailbox") == 0 ||
-		    strcmp(j->error.reason, "store.mailbox-exists") == 0)
+		    strcmp(j->error.reason, "store.mailbox-exists") == 0 ||
+		    strcmp(j->error.reason, "store.has-children") == 0)
 			imap_cmd_reason(cmd, j->error.reason, NULL);
 		else
 			imap_cmd_refuse(cmd, j->error.reason, j->error.text);

@@ -32,6 +32,7 @@ struct conn;
 struct event;
 struct index;
 struct index_error;
+struct index_mailbox_info;
 struct index_status;
 struct index_uid_range;
 struct pool;
@@ -89,7 +90,14 @@ enum imap_feature {
 	IMAP_FEATURE_CONDSTORE = 0x01, /* RFC 7162: MODSEQ in FETCH responses */
 	IMAP_FEATURE_QRESYNC = 0x02,   /* RFC 7162: VANISHED instead of EXPUNGE */
 	IMAP_FEATURE_UTF8 = 0x04,      /* RFC 6855 UTF8=ACCEPT: names in UTF-8 */
+	/* RFC 9051 (ENABLE IMAP4rev2, 6.3.1): UTF-8 names (5.1), SEARCH
+	 * answered by ESEARCH, SELECT without RECENT/UNSEEN but with LIST,
+	 * UID in every unsolicited FETCH (Appendix E). Without it a session
+	 * stays IMAP4rev1. */
+	IMAP_FEATURE_REV2 = 0x08,
 };
+/* Either turns mailbox names on the wire into UTF-8. */
+#define IMAP_FEATURE_UTF8_NAMES (IMAP_FEATURE_UTF8 | IMAP_FEATURE_REV2)
 
 struct imap_cmd;
 struct imap_session;
@@ -276,16 +284,16 @@ uint64_t imap_idle_stamp(const struct imap_session *s);
 #define IMAP_MAILBOX_NAME_MAX 1024
 
 /* imap_mailbox_name_in - a mailbox argument as sent (modified UTF-7, or
- * UTF-8 with UTF8=ACCEPT) to the UTF-8 name the index uses: INBOX in any
- * case becomes "INBOX"; validated by mail/mailbox-name.c. In the cmd
- * pool; -1 with a reason code (store.bad-name) and detail. */
+ * UTF-8 with UTF8=ACCEPT or IMAP4rev2) to the UTF-8 name the index uses:
+ * INBOX in any case becomes "INBOX"; validated by mail/mailbox-name.c. In
+ * the cmd pool; -1 with a reason code (store.bad-name) and detail. */
 int imap_mailbox_name_in(struct imap_cmd *cmd, const struct imap_arg *arg, char **name_r,
 			 const char **detail_r);
 /* Append name as the client should see it: an astring ("quoted" or a
- * literal), modified UTF-7 unless UTF8=ACCEPT. */
+ * literal), modified UTF-7 unless UTF8=ACCEPT or IMAP4rev2. */
 int imap_mailbox_name_out(const struct imap_session *s, const char *name, struct buf *out)
 	ATTR_NODISCARD;
-/* The same for a worker job, which has no session: utf8 = UTF8=ACCEPT. */
+/* The same for a worker job, which has no session: utf8 = UTF-8 names. */
 int imap_mailbox_name_write(bool utf8, const char *name, struct buf *out) ATTR_NODISCARD;
 /* A one-call mailbox operation on a worker (CREATE, DELETE, RENAME,
  * SUBSCRIBE): op runs with the index; OK "<command> completed." or the
@@ -320,6 +328,9 @@ int imap_cte_decode(const char *encoding, const void *in, size_t len, struct buf
 	ATTR_NODISCARD;
 /* Append s as a quoted string, or a literal when it cannot be quoted. */
 int imap_astring_write(struct buf *out, const char *s) ATTR_NODISCARD;
+/* The same once the client takes UTF-8 (UTF8=ACCEPT, IMAP4rev2): valid
+ * UTF-8 is quoted as it is (RFC 9051 4.3 QUOTED-CHAR, RFC 6855 3). */
+int imap_astring_write_utf8(struct buf *out, const char *s) ATTR_NODISCARD;
 
 /* ---- imap-fetch.c: the FETCH engine (cmd-fetch.c parses) ---- */
 
@@ -415,6 +426,13 @@ bool imap_login_refused_plaintext(struct imap_cmd *cmd);
 /* cmd-capability.c: the list for the session's state (no "CAPABILITY"
  * word), for the greeting, CAPABILITY and the LOGIN OK code. */
 int imap_capability_write(const struct imap_session *s, struct buf *out) ATTR_NODISCARD;
+
+/* cmd-list.c: the attributes LIST shows for a mailbox (\HasChildren or
+ * \HasNoChildren, or \NonExistent; its special use; \Subscribed when
+ * subscribed is asked for), shared with SELECT's LIST in IMAP4rev2 (RFC
+ * 9051 6.3.2). -1 when attrs is too small. */
+int imap_list_attrs(const struct index_mailbox_info *m, bool subscribed, char *attrs,
+		    size_t size);
 
 /* cmd-status.c, shared with LIST-STATUS (RFC 5819). */
 enum imap_status_item {

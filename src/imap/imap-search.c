@@ -2,9 +2,9 @@
 /*
  * imap-search.c - SEARCH and UID SEARCH (RFC 9051 6.4.4): the search
  * program, its evaluation on a worker, and the answer as SEARCH or
- * ESEARCH (RFC 4731: RETURN MIN MAX COUNT ALL SAVE), with SEARCHRES (RFC
- * 5182: SAVE, and "$" as a set) and CONDSTORE's MODSEQ key (RFC 7162
- * 3.1.5).
+ * ESEARCH (RFC 4731: RETURN MIN MAX COUNT ALL SAVE; always ESEARCH once
+ * IMAP4rev2 is enabled, RFC 9051 6.4.4), with SEARCHRES (RFC 5182: SAVE,
+ * and "$" as a set) and CONDSTORE's MODSEQ key (RFC 7162 3.1.5).
  *
  * DESIGN
  * The keys are parsed on the loop into a tree that owns its data (a pool
@@ -659,6 +659,23 @@ struct search_ctx {
 	bool esearch;
 };
 
+/* search_save - SEARCHRES (RFC 5182 2.1): "$" becomes the result, or
+ * only its MIN and/or MAX when those come without ALL or COUNT. */
+static void search_save(struct imap_mailbox *sel, const struct search_job *j, unsigned ret)
+{
+	bool only_ends = (ret & (RET_MIN | RET_MAX)) != 0 && (ret & (RET_ALL | RET_COUNT)) == 0;
+
+	imap_seqset_clear(&sel->saved);
+	for (size_t i = 0; i < j->result_count; i++) {
+		/* result is ascending: the first is MIN, the last MAX */
+		if (only_ends && !((ret & RET_MIN) && i == 0) &&
+		    !((ret & RET_MAX) && i + 1 == j->result_count))
+			continue;
+		imap_seqset_add(&sel->saved, j->result[i]);
+	}
+	imap_seqset_normalize(&sel->saved);
+}
+
 static void search_done(struct imap_cmd *cmd, struct imap_job *job)
 {
 	struct search_job *j = (struct search_job *)job;
@@ -666,16 +683,17 @@ static void search_done(struct imap_cmd *cmd, struct imap_job *job)
 	struct imap_mailbox *sel = cmd->s->sel;
 
 	if (j->ret < 0) {
+		/* RFC 5182 2.1: a failed SAVE leaves "$" empty, never stale */
+		if (c->ret & RET_SAVE)
+			imap_seqset_clear(&sel->saved);
 		imap_cmd_refuse(cmd, j->error.reason, j->error.text);
 		return;
 	}
-	if (c->ret & RET_SAVE) {
-		imap_seqset_clear(&sel->saved);
-		for (size_t i = 0; i < j->result_count; i++)
-			imap_seqset_add(&sel->saved, j->result[i]);
-		imap_seqset_normalize(&sel->saved);
-	}
-	if (!c->esearch)
+	if (c->ret & RET_SAVE)
+		search_save(sel, j, c->ret);
+	if (!c->esearch && (cmd->s->enabled & IMAP_FEATURE_REV2))
+		search_reply_esearch(cmd, j, RET_ALL); /* RFC 9051 6.4.4: ALL assumed */
+	else if (!c->esearch)
 		search_reply_plain(cmd, j);
 	else if (c->ret != RET_SAVE)
 		search_reply_esearch(cmd, j, c->ret);
@@ -758,6 +776,8 @@ void imap_search_start(struct imap_cmd *cmd)
 		ret = parse_key(&p, &root->kids[root->kid_count++]);
 	if (ret == -2) { /* BAD already sent (a sequence set) */
 		search_free(&j->job);
+		if (c->ret & RET_SAVE)
+			imap_seqset_clear(&s->sel->saved);
 		return;
 	}
 	if (ret < 0 || root->kid_count == 0)
@@ -775,5 +795,7 @@ void imap_search_start(struct imap_cmd *cmd)
 	return;
 bad:
 	search_free(&j->job);
+	if (c->ret & RET_SAVE)
+		imap_seqset_clear(&s->sel->saved); /* RFC 5182 2.1 */
 	imap_cmd_bad(cmd, "Invalid SEARCH arguments");
 }

@@ -289,9 +289,13 @@ void imap_sync_report(struct imap_session *s, bool expunges_allowed, bool with_u
 		uint32_t seq;
 		if (first_new != 0 && i + 1 >= first_new)
 			break; /* new messages: EXISTS said it */
+		/* RFC 9051 7.5.2 and Appendix E: an unsolicited FETCH
+		 * carries the UID in IMAP4rev2 (and with QRESYNC, RFC 7162
+		 * 3.2.4) */
 		if ((seq = imap_view_seq(sel, ch.changed[i].uid)) != 0)
 			sync_fetch_flags(s, seq, &ch.changed[i],
-					 with_uid || (s->enabled & IMAP_FEATURE_QRESYNC));
+					 with_uid || (s->enabled & (IMAP_FEATURE_QRESYNC |
+								    IMAP_FEATURE_REV2)));
 	}
 	sel->modseq = ch.highestmodseq;
 	if (ch.uidnext > sel->uidnext)

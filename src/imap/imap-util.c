@@ -7,6 +7,7 @@
 #include "lib/lib.h"
 #include "lib/buf.h"
 #include "lib/str.h"
+#include "lib/utf8.h"
 #include "mail/imap-bodystructure.h"
 #include "imap/imap-private.h"
 
@@ -212,4 +213,22 @@ int imap_cte_decode(const char *encoding, const void *in, size_t len, struct buf
 int imap_astring_write(struct buf *out, const char *s)
 {
 	return imap_string_write(out, s);
+}
+
+int imap_astring_write_utf8(struct buf *out, const char *s)
+{
+	size_t len = strlen(s);
+
+	/* CR, LF and NUL never go in a quoted string: a literal then */
+	if (!utf8_valid(s, len) || strpbrk(s, "\r\n") != NULL)
+		return imap_string_write(out, s);
+	if (buf_append_str(out, "\"") < 0)
+		return -1;
+	for (const char *p = s; *p != '\0'; p++) {
+		if ((*p == '"' || *p == '\\') && buf_append_str(out, "\\") < 0)
+			return -1;
+		if (buf_append(out, p, 1) < 0)
+			return -1;
+	}
+	return buf_append_str(out, "\"");
 }

@@ -29,4 +29,11 @@ void fts_doc_extract(struct pool *pool, const void *data, size_t size,
 /* fts_doc_insert - the full-text row of message rowid (write txn). */
 int fts_doc_insert(struct index *index, int64_t rowid, const struct fts_doc *doc);
 
+/* fts_bg_hold - a SEARCH is about to index what its mailbox lacks: the
+ * background indexer stops its slice and starts none until the matching
+ * fts_bg_release(), so the two do not fight over the write lock (SQLite's
+ * busy handler sleeps) and the SEARCH gets the whole core. Any thread. */
+void fts_bg_hold(void);
+void fts_bg_release(void);
+
 #endif

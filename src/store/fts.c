@@ -57,7 +57,12 @@ int fts_doc_insert(struct index *index, int64_t rowid, const struct fts_doc *doc
 
 int fts_update(struct index *index, int64_t mailbox_id, unsigned max, unsigned *done_r)
 {
-	return index_parse_pending(index, mailbox_id, max != 0 ? max : UINT_MAX, done_r);
+	struct index_parse parse = { .max = max };
+	int ret = index_parse_pending(index, mailbox_id, &parse);
+
+	if (done_r != NULL)
+		*done_r = parse.done;
+	return ret;
 }
 
 /* utf8_chars - characters, not octets: the trigram tokenizer counts
@@ -136,10 +141,18 @@ int fts_search(struct index *index, int64_t mailbox_id, enum fts_field field, co
 		return -1;
 	if (term[0] == '\0')
 		return index_mailbox_uids(index, mailbox_id, uids_r, count_r);
-	/* what the mailbox holds but the index not yet: the first search
-	 * of a big imported mailbox pays for all of it, once */
-	if (fts_update(index, mailbox_id, 0, NULL) < 0)
+	/* what the mailbox holds but the index not yet (normally nothing:
+	 * syncs and the background indexer keep up): all of it first, with
+	 * the background paused */
+	if ((rc = index_parse_backlog(index, mailbox_id)) < 0)
 		return -1;
+	if (rc > 0) {
+		fts_bg_hold();
+		rc = index_parse_pending(index, mailbox_id, &(struct index_parse){ 0 });
+		fts_bg_release();
+		if (rc < 0)
+			return -1;
+	}
 	if (trigram) {
 		arg = match_query(fts_fields[f].columns, term);
 		/* the MATCH first, once: joined the other way round SQLite

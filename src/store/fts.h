@@ -17,10 +17,15 @@
  * headers and text of attached messages. Other attachments are not
  * indexed (base64 of a PDF is no text anyone searches for).
  *
- * Messages are added when a sync or an APPEND brings a few, and otherwise
- * lazily: fts_search() first indexes whatever the mailbox still lacks,
- * and fts_update() lets the daemon do that ahead of time on a worker.
- * Both read message files: run them on a worker.
+ * Messages are added ahead of any SEARCH: a sync or an APPEND parses the
+ * messages it brings, a bounded slice at once (index-private.h,
+ * INDEX_PARSE_INLINE_MAX/_MS), and leaves the rest of a flood (an import,
+ * a rebuild, mail nobody picked up for weeks) to the background indexer
+ * (fts-bg.c: worker jobs, a slice each). fts_search() still indexes
+ * whatever the mailbox lacks before it answers, so results are complete
+ * while the background indexer is busy, or where there is none (the CLI,
+ * tests without an event loop). fts_search and fts_update read message
+ * files: run them on a worker.
  */
 #ifndef POSTINO_FTS_H
 #define POSTINO_FTS_H
@@ -60,5 +65,26 @@ int fts_update(struct index *index, int64_t mailbox_id, unsigned max, unsigned *
  * matches every message. */
 int fts_search(struct index *index, int64_t mailbox_id, enum fts_field field, const char *term,
 	       uint32_t **uids_r, size_t *count_r) ATTR_NODISCARD;
+
+/* ---- fts-bg.c: the background indexer ---- */
+
+/* Messages one background job parses at most, and for how long: a slice
+ * keeps a worker thread (and, per batch, the index's write lock) no
+ * longer than a slow IMAP command does. */
+#define FTS_BG_SLICE_MAX 256
+#define FTS_BG_SLICE_MS 100
+/* Mailboxes waiting at most; more are left to their first SEARCH. */
+#define FTS_BG_QUEUE_MAX 1024
+
+/* fts_bg_request - parse the mailbox's messages that are not in the
+ * full-text index yet on worker jobs, one slice at a time, with a handle
+ * of the job's own (index itself is not used after this returns). Any
+ * thread; a request for a mailbox already queued or being indexed just
+ * makes that run look again at the end. false when there is no event loop
+ * to run jobs from (the CLI, unit tests without one) or the queue is
+ * full: the next SEARCH indexes what is missing then. */
+bool fts_bg_request(struct index *index, int64_t mailbox_id);
+/* Mailboxes queued or being indexed (tests, status). Any thread. */
+unsigned fts_bg_busy(void);
 
 #endif

@@ -14,6 +14,7 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/time.h"
 #include "core/db.h"
 #include "mail/imap-bodystructure.h"
 #include "mail/mime.h"
@@ -188,18 +189,33 @@ void index_cache_clear(struct index_cache *cache)
 
 /* ---- pending messages, in batches ---- */
 
-/* pending_read - the next batch of unparsed messages after row after_id,
- * parsed from their files. */
-static size_t pending_read(struct index *index, int64_t mailbox_id, const char *dir,
-			   int64_t *after_id, size_t max, struct pool *pool, struct parsed *out)
+static bool parse_should_stop(const struct index_parse *parse)
 {
-	sqlite3_stmt *st = db_prepare(index->db, "SELECT id, base, in_new, info FROM messages"
-				      " WHERE mailbox_id = ?1 AND parsed = 0 AND id > ?2"
-				      " ORDER BY id LIMIT ?3");
+	return (parse->deadline_ms != 0 && time_monotonic_ms() >= parse->deadline_ms) ||
+	       (parse->yield != NULL && parse->yield());
+}
+
+/* pending_read - the next batch of unparsed messages after the cursor
+ * (before it, newest first), parsed from their files; stops early at the
+ * deadline. */
+static size_t pending_read(struct index *index, int64_t mailbox_id, const char *dir,
+			   struct index_parse *parse, size_t max, struct pool *pool,
+			   struct parsed *out)
+{
+	static const char *const sql[] = {
+		"SELECT id, base, in_new, info FROM messages"
+		" WHERE mailbox_id = ?1 AND parsed = 0 AND id > ?2 ORDER BY id LIMIT ?3",
+		"SELECT id, base, in_new, info FROM messages"
+		" WHERE mailbox_id = ?1 AND parsed = 0 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+	};
+	sqlite3_stmt *st = db_prepare(index->db, sql[parse->newest_first]);
+	int64_t cursor = parse->cursor;
 	size_t n = 0, bytes = 0;
 
+	if (parse->newest_first && cursor == 0)
+		cursor = INT64_MAX;
 	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, *after_id);
+	sqlite3_bind_int64(st, 2, cursor);
 	sqlite3_bind_int64(st, 3, (int64_t)max);
 	while (index_step(index, st) == SQLITE_ROW) {
 		struct parsed *p = &out[n++];
@@ -208,7 +224,7 @@ static size_t pending_read(struct index *index, int64_t mailbox_id, const char *
 					     (const char *)sqlite3_column_text(st, 3));
 		memset(p, 0, sizeof(*p));
 		p->id = sqlite3_column_int64(st, 0);
-		*after_id = p->id;
+		parse->cursor = p->id;
 		/* a file gone (expunged or renamed from outside) waits for the
 		 * next sync, which either drops the row or fixes its name */
 		p->ok = parse_file(path, pool, INDEX_CACHE_STRING_MAX, &p->envelope, &p->body,
@@ -216,14 +232,19 @@ static size_t pending_read(struct index *index, int64_t mailbox_id, const char *
 		free(path);
 		if (p->ok)
 			bytes += strlen(p->doc.body) + strlen(p->doc.headers);
-		if (bytes >= INDEX_PARSE_BATCH_BYTES)
+		if (bytes >= INDEX_PARSE_BATCH_BYTES || parse_should_stop(parse))
 			break;
 	}
 	sqlite3_finalize(st);
 	return n;
 }
 
-static int pending_store(struct index *index, struct parsed *batch, size_t n, unsigned *done)
+/* pending_store - the batch in one transaction, in ascending row id
+ * order whichever way it was read: FTS5 flushes its pending terms into a
+ * new segment whenever a rowid goes down, so descending inserts cost a
+ * segment (and later merges) per message. */
+static int pending_store(struct index *index, struct parsed *batch, size_t n, bool descending,
+			 unsigned *done)
 {
 	sqlite3_stmt *st;
 	int ret = 0;
@@ -234,18 +255,21 @@ static int pending_store(struct index *index, struct parsed *batch, size_t n, un
 			"UPDATE messages SET envelope = coalesce(envelope, ?2), body = coalesce(body, ?3),"
 			" bodystructure = coalesce(bodystructure, ?4), parsed = 1"
 			" WHERE id = ?1 AND parsed = 0");
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		if (!batch[i].ok)
+	for (size_t k = 0; k < n && ret == 0; k++) {
+		struct parsed *p = &batch[descending ? n - 1 - k : k];
+		if (!p->ok)
 			continue;
 		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, batch[i].id);
-		bind_text_or_null(st, 2, batch[i].envelope);
-		bind_text_or_null(st, 3, batch[i].body);
-		bind_text_or_null(st, 4, batch[i].bodystructure);
+		sqlite3_bind_int64(st, 1, p->id);
+		bind_text_or_null(st, 2, p->envelope);
+		bind_text_or_null(st, 3, p->body);
+		bind_text_or_null(st, 4, p->bodystructure);
+		/* no change: another handle (a SEARCH, the background indexer)
+		 * stored it meanwhile */
 		if (index_step(index, st) != SQLITE_DONE)
 			ret = -1;
 		else if (sqlite3_changes(index->db->sql) > 0 &&
-			 fts_doc_insert(index, batch[i].id, &batch[i].doc) < 0)
+			 fts_doc_insert(index, p->id, &p->doc) < 0)
 			ret = -1;
 		else
 			(*done)++;
@@ -258,26 +282,24 @@ static int pending_store(struct index *index, struct parsed *batch, size_t n, un
 	return ret;
 }
 
-int index_parse_pending(struct index *index, int64_t mailbox_id, unsigned max,
-			unsigned *done_r)
+int index_parse_pending(struct index *index, int64_t mailbox_id, struct index_parse *parse)
 {
 	struct parsed batch[INDEX_PARSE_BATCH];
 	struct index_mbox mbox;
-	unsigned done = 0, seen = 0;
-	int64_t after = 0;
+	unsigned max = parse->max != 0 ? parse->max : UINT_MAX;
 	int ret = index_mbox_get(index, mailbox_id, &mbox);
 
-	if (done_r != NULL)
-		*done_r = 0;
+	parse->seen = parse->done = 0;
 	if (ret <= 0)
 		return ret;
 	ret = 0;
-	while (ret == 0 && seen < max) {
+	while (ret == 0 && parse->seen < max) {
 		struct pool *pool = pool_new(INDEX_PARSE_POOL_BLOCK);
-		size_t want = max - seen < INDEX_PARSE_BATCH ? max - seen : INDEX_PARSE_BATCH;
-		size_t n = pending_read(index, mailbox_id, mbox.dir, &after, want, pool, batch);
+		size_t want = max - parse->seen < INDEX_PARSE_BATCH ? max - parse->seen :
+								     INDEX_PARSE_BATCH;
+		size_t n = pending_read(index, mailbox_id, mbox.dir, parse, want, pool, batch);
 
-		if (n > 0 && pending_store(index, batch, n, &done) < 0) {
+		if (n > 0 && pending_store(index, batch, n, parse->newest_first, &parse->done) < 0) {
 			log_error("index %s: cannot store parsed messages: %s", index->root,
 				  db_errmsg(index->db));
 			ret = -1;
@@ -288,12 +310,23 @@ int index_parse_pending(struct index *index, int64_t mailbox_id, unsigned max,
 			free(batch[i].bodystructure);
 		}
 		pool_free(&pool);
-		seen += (unsigned)n;
-		if (n == 0)
+		parse->seen += (unsigned)n;
+		if (n == 0 || parse_should_stop(parse))
 			break;
 	}
 	index_mbox_clear(&mbox);
-	if (done_r != NULL)
-		*done_r = done;
 	return ret;
+}
+
+int index_parse_backlog(struct index *index, int64_t mailbox_id)
+{
+	/* the partial index messages_unparsed makes this a lookup */
+	sqlite3_stmt *st = db_prepare(index->db, "SELECT 1 FROM messages"
+				      " WHERE mailbox_id = ?1 AND parsed = 0 LIMIT 1");
+	int rc;
+
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	rc = index_step(index, st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }

@@ -31,9 +31,12 @@ struct db;
  * and clients asking from before that get vanished_incomplete. */
 #define INDEX_EXPUNGED_KEEP 100000
 /* New messages of one sync or append that are parsed at once for the
- * cache and the full-text index; bigger batches (a rebuild) are left to
- * fts_update() on the first SEARCH. */
+ * cache and the full-text index: at most this many, for at most this
+ * long, so a sync never keeps its session waiting on a flood (an import,
+ * a rebuild, a week of mail nobody picked up). The rest is left to the
+ * background indexer (fts-bg.c), or to the first SEARCH without one. */
 #define INDEX_PARSE_INLINE_MAX 32
+#define INDEX_PARSE_INLINE_MS 50
 /* Cached IMAP strings longer than this are not stored (a message with
  * MIME_MAX_PARTS parts makes a BODYSTRUCTURE of about a megabyte). */
 #define INDEX_CACHE_STRING_MAX (4 * 1024 * 1024)
@@ -60,6 +63,9 @@ struct index {
 	uint64_t domain_quota_bytes;
 	unsigned max_mailboxes;
 	int64_t root_mtime;       /* of the root when the folder list was synced */
+	/* the mailbox whose unparsed backlog this handle last looked for
+	 * (index-sync.c): once per handle and mailbox, not per command */
+	int64_t backlog_checked;
 };
 
 /* A mailbox row. */
@@ -90,6 +96,15 @@ struct index_row {
 	uint64_t size, vsize;
 	char *keywords;           /* space-separated, "" for none */
 };
+
+/* ---- index.c: a second handle ---- */
+/* index_clone - a handle with from's account, paths and limits but no
+ * database connection yet (cheap, any thread): for a worker job that must
+ * not share from's connection. index_connect() opens it (files: run it on
+ * the worker), index_disconnect() closes it again; index_close() frees. */
+struct index *index_clone(const struct index *from);
+int index_connect(struct index *index, struct index_error *error_r);
+void index_disconnect(struct index *index);
 
 /* ---- index-schema.c ---- */
 int index_schema_migrate(struct db *db, char **error_r) ATTR_NODISCARD;
@@ -212,9 +227,23 @@ int index_copy_locked(struct index *index, struct index_mbox *src,
 		      bool move, struct index_copy_result *result_r, struct index_error *error_r);
 
 /* ---- index-cache.c ---- */
-/* Parse up to max messages of the mailbox that have no cache or no
- * full-text row yet (own transactions); *done_r counts them. */
-int index_parse_pending(struct index *index, int64_t mailbox_id, unsigned max,
-			unsigned *done_r);
+/* A run over the messages that have no cache or full-text row yet. */
+struct index_parse {
+	unsigned max;            /* messages to read at most; 0: all */
+	uint64_t deadline_ms;    /* time_monotonic_ms() to stop at; 0: none */
+	/* read from the newest row down: what a sync or an APPEND just
+	 * added, even with a backlog below it (stored in ascending order) */
+	bool newest_first;
+	int64_t cursor;          /* in/out: the last row id read; 0 to start */
+	/* polled between messages: true stops the run (the background
+	 * indexer giving way to a SEARCH that indexes); NULL: never */
+	bool (*yield)(void);
+	unsigned seen;           /* out: rows read (files gone count too) */
+	unsigned done;           /* out: rows parsed and stored */
+};
+/* Parse what parse asks for (own transactions, a batch each). */
+int index_parse_pending(struct index *index, int64_t mailbox_id, struct index_parse *parse);
+/* 1 when the mailbox has messages not parsed yet, 0, -1. */
+int index_parse_backlog(struct index *index, int64_t mailbox_id);
 
 #endif

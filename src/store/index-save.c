@@ -258,8 +258,13 @@ int index_append(struct index *index, int64_t mailbox_id, const struct index_app
 		(void)unlink(path);
 		*uidvalidity_r = *uid_r = 0;
 	} else {
+		/* newest first: this message, whatever backlog there is */
+		struct index_parse parse = { .max = INDEX_PARSE_INLINE_MAX,
+					     .deadline_ms = time_monotonic_ms() +
+							    INDEX_PARSE_INLINE_MS,
+					     .newest_first = true };
 		quota_add(index, (int64_t)it.size, 1);
-		(void)index_parse_pending(index, mailbox_id, INDEX_PARSE_INLINE_MAX, NULL);
+		(void)index_parse_pending(index, mailbox_id, &parse);
 	}
 	free(path);
 	return ret;

@@ -30,7 +30,9 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "lib/time.h"
 #include "core/db.h"
+#include "store/fts.h"
 #include "store/index-private.h"
 #include "store/maildir.h"
 
@@ -572,6 +574,32 @@ static int sync_locked(struct index *index, int64_t id, unsigned flags, unsigned
 	return ret;
 }
 
+/* parse_new - after a sync: parse what it added (newest first, a bounded
+ * slice), and hand a backlog to the background indexer. A handle looks
+ * for a backlog the first time it syncs a mailbox, so one left behind by
+ * a restart, or by a sync of a handle without an event loop, is picked up
+ * by the next session. A failure only costs the first SEARCH time. */
+static void parse_new(struct index *index, int64_t mailbox_id, unsigned added)
+{
+	struct index_parse parse = { .max = added < INDEX_PARSE_INLINE_MAX ? added :
+									       INDEX_PARSE_INLINE_MAX,
+				     .deadline_ms = time_monotonic_ms() + INDEX_PARSE_INLINE_MS,
+				     .newest_first = true };
+	bool check = index->backlog_checked != mailbox_id;
+
+	if (added > 0) {
+		if (index_parse_pending(index, mailbox_id, &parse) < 0)
+			return;
+		/* a bound stopped it before the last new message */
+		check = check || parse.seen < added;
+	}
+	if (!check)
+		return;
+	index->backlog_checked = mailbox_id;
+	if (index_parse_backlog(index, mailbox_id) > 0)
+		(void)fts_bg_request(index, mailbox_id);
+}
+
 int index_sync_mbox(struct index *index, int64_t mailbox_id, unsigned flags,
 		    struct index_error *error_r)
 {
@@ -600,7 +628,10 @@ int index_sync_mbox(struct index *index, int64_t mailbox_id, unsigned flags,
 		ret = (flags & INDEX_SYNC_READ_WRITE) != 0 ? has_new_files(index, mbox.id) : 0;
 		if (ret <= 0) {
 			index_mbox_clear(&mbox);
-			return ret < 0 ? index_db_error(index, error_r, "look up new/") : 0;
+			if (ret < 0)
+				return index_db_error(index, error_r, "look up new/");
+			parse_new(index, mailbox_id, 0);
+			return 0;
 		}
 	}
 	index_mbox_clear(&mbox);
@@ -611,10 +642,8 @@ int index_sync_mbox(struct index *index, int64_t mailbox_id, unsigned flags,
 		ret = index_commit(index, error_r);
 	else
 		index_rollback(index);
-	/* a few new messages are parsed now (cache, full-text); a flood
-	 * (a rebuild, an import) waits for the first SEARCH */
-	if (ret == 0 && added > 0 && added <= INDEX_PARSE_INLINE_MAX)
-		(void)index_parse_pending(index, mailbox_id, INDEX_PARSE_INLINE_MAX, NULL);
+	if (ret == 0)
+		parse_new(index, mailbox_id, added);
 	return ret;
 }
 

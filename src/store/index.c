@@ -309,6 +309,45 @@ int index_open(const struct index_settings *set, struct index **index_r,
 	return 0;
 }
 
+struct index *index_clone(const struct index *from)
+{
+	struct index *index = xcalloc(1, sizeof(*index));
+
+	index->data_dir = xstrdup(from->data_dir);
+	account_copy(&index->account, &from->account);
+	index->domain_quota_bytes = from->domain_quota_bytes;
+	index->max_mailboxes = from->max_mailboxes;
+	index->root = xstrdup(from->root);
+	index->root_mtime = -1;
+	return index;
+}
+
+/* index_connect - open the database a handle of the account has opened
+ * (created, migrated, checked) before: no rebuild here, a clone that
+ * finds no database leaves that to the next session's index_open. */
+int index_connect(struct index *index, struct index_error *error_r)
+{
+	char *path = xasprintf("%s/%s", index->root, INDEX_FILE_NAME);
+	char *error = NULL, *pragma;
+	int ret = db_open(path, false, &index->db, &error);
+
+	free(path);
+	if (ret < 0) {
+		index_set_error(error_r, INDEX_REASON_IO, "%s", error);
+		free(error);
+		return -1;
+	}
+	pragma = xasprintf("PRAGMA cache_size = -%d", INDEX_CACHE_KIB);
+	(void)db_exec(index->db, pragma);
+	free(pragma);
+	return 0;
+}
+
+void index_disconnect(struct index *index)
+{
+	db_close(&index->db);
+}
+
 void index_close(struct index **_index)
 {
 	struct index *index = *_index;

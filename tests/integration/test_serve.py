@@ -24,9 +24,9 @@ GREETINGS = {
     "submission": b"220 mail.example.test ESMTP postino\r\n",
     "submissions": b"220 mail.example.test ESMTP postino\r\n",
     # IMAP is served (src/imap/): LOGINDISABLED on 143 until STARTTLS
-    "imap": b"* OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE STARTTLS "
+    "imap": b"* OK [CAPABILITY IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE STARTTLS "
             b"LOGINDISABLED] postino ready.\r\n",
-    "imaps": b"* OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE AUTH=PLAIN] "
+    "imaps": b"* OK [CAPABILITY IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE AUTH=PLAIN] "
              b"postino ready.\r\n",
     # POP3 is served (src/pop3/)
     "pop3": b"+OK postino POP3 ready\r\n",

@@ -3,11 +3,16 @@
  * substring and case-insensitive matching (trigram), short terms (LIKE),
  * every field, RFC 2047 headers, quoted-printable and base64 bodies in
  * other charsets, HTML without its tags, attachments left out, attached
- * messages searched, lazy indexing of mail delivered from outside, and
- * rows following EXPUNGE, COPY and MOVE. */
+ * messages searched, lazy indexing of mail delivered from outside, rows
+ * following EXPUNGE, COPY and MOVE, and the background indexer (worker
+ * jobs from a real event loop) filling the index before any search. */
 #include "lib/lib.h"
 #include "lib/mem.h"
+#include "lib/time.h"
+#include "core/loop.h"
+#include "core/worker.h"
 #include "directory/directory.h"
+#include "store/fts-private.h"
 #include "store/fts.h"
 #include "store/index.h"
 #include "store/maildir.h"
@@ -15,6 +20,9 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include <sqlite3.h>
+#include <unistd.h>
+#include <event2/event.h>
 
 #define MESSAGES 300
 /* The first ones are APPENDed (indexed at once), the rest dropped into
@@ -350,6 +358,140 @@ static void test_bad_requests(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* ---- the background indexer ---- */
+
+/* fts_rows - full-text rows of the account, read through a connection of
+ * the test's own (as another process would). */
+static unsigned fts_rows(const char *root)
+{
+	char *path = xasprintf("%s/%s", root, INDEX_FILE_NAME);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st;
+	unsigned n;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM fts", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = (unsigned)sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	free(path);
+	return n;
+}
+
+static void drop_files(const char *root, unsigned first, unsigned count)
+{
+	for (unsigned i = first; i < first + count; i++) {
+		char *msg = message(i);
+		char *path = xasprintf("%s/new/1700000000.M%uP2.bg", root, i);
+		FILE *fp = fopen(path, "w");
+		assert_non_null(fp);
+		assert_int_equal(fwrite(msg, 1, strlen(msg), fp), strlen(msg));
+		assert_int_equal(fclose(fp), 0);
+		free(path);
+		free(msg);
+	}
+}
+
+/* run_until_idle - dispatch the loop until the indexer has nothing left
+ * (worker completions and its wake-up are events of this loop). */
+static void run_until_idle(void)
+{
+	uint64_t deadline = time_monotonic_ms() + 60 * 1000;
+
+	while (fts_bg_busy() > 0 || worker_pending() > 0) {
+		assert_true(time_monotonic_ms() < deadline);
+		event_base_loop(loop_base(), EVLOOP_ONCE);
+	}
+}
+
+static void sync_inbox(struct index *ix, int64_t inbox)
+{
+	struct index_error err;
+
+	if (index_mailbox_sync(ix, inbox, INDEX_SYNC_READ_WRITE, &err) < 0)
+		fail_msg("sync: %s", err.text);
+}
+
+static void test_background(void **state)
+{
+	struct account a = { .local = xstrdup("bea"), .domain = xstrdup("example.com"),
+			     .address = xstrdup("bea@example.com") };
+	char *dir = test_tmpdir(), *root, *error = NULL;
+	struct index_settings set = { .data_dir = dir, .account = &a };
+	struct index *ix = NULL, *ix2 = NULL;
+	struct index_error err;
+	int64_t inbox;
+	unsigned n, done;
+	uint32_t *uids;
+	size_t count;
+
+	if (index_open(&set, &ix, &err) < 0)
+		fail_msg("index_open: %s", err.text);
+	assert_int_equal(index_mailbox_find(ix, "INBOX", &inbox), 1);
+	root = maildir_account_path(dir, &a);
+
+	/* without an event loop there is no background: a sync parses its
+	 * slice and asks for nothing */
+	assert_false(fts_bg_request(ix, inbox));
+	drop_files(root, 0, 200);
+	sync_inbox(ix, inbox);
+	n = fts_rows(root);
+	assert_true(n >= 1 && n <= 32);
+	assert_int_equal(fts_bg_busy(), 0);
+
+	/* the daemon: a loop and a worker. A new session's handle finds the
+	 * backlog at its first sync and hands it to the background */
+	assert_int_equal(loop_init(NULL, &error), 0);
+	assert_int_equal(worker_pool_start(loop_base(), 1, &error), 0);
+	if (index_open(&set, &ix2, &err) < 0)
+		fail_msg("index_open: %s", err.text);
+	sync_inbox(ix2, inbox);
+	assert_int_equal(fts_bg_busy(), 1);
+	assert_int_equal(fts_rows(root), n); /* the job runs from the loop */
+	run_until_idle();
+	assert_int_equal(fts_rows(root), 200);
+
+	/* a flood arriving later: a slice now, the rest in the background,
+	 * and asking twice for one mailbox queues it once */
+	drop_files(root, 200, 100);
+	sync_inbox(ix2, inbox);
+	n = fts_rows(root);
+	assert_true(n > 200 && n <= 232);
+	assert_true(fts_bg_request(ix, inbox));
+	assert_int_equal(fts_bg_busy(), 1);
+	/* held by an indexing SEARCH: no slice starts meanwhile */
+	fts_bg_hold();
+	for (unsigned i = 0; i < 5; i++)
+		event_base_loop(loop_base(), EVLOOP_NONBLOCK);
+	usleep(50 * 1000);
+	event_base_loop(loop_base(), EVLOOP_NONBLOCK);
+	assert_int_equal(fts_rows(root), n);
+	assert_int_equal(fts_bg_busy(), 1);
+	fts_bg_release();
+	run_until_idle();
+	assert_int_equal(fts_rows(root), 300);
+	/* nothing left for the search to do, and its answer is complete */
+	assert_int_equal(fts_update(ix, inbox, 0, &done), 0);
+	assert_int_equal(done, 0);
+	assert_int_equal(fts_search(ix, inbox, FTS_FIELD_BODY, "token0123x", &uids, &count), 0);
+	assert_int_equal(count, 1);
+	free(uids);
+	assert_int_equal(fts_search(ix, inbox, FTS_FIELD_BODY, "token02", &uids, &count), 0);
+	assert_int_equal(count, 100);
+	free(uids);
+
+	assert_int_equal(worker_pool_stop(5000), 0);
+	loop_deinit();
+	index_close(&ix);
+	index_close(&ix2);
+	test_rmtree(dir);
+	free(dir);
+	free(root);
+	account_clear(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +505,11 @@ int main(void)
 		cmocka_unit_test(test_follows_messages),
 	};
 
+	const struct CMUnitTest bg_tests[] = {
+		cmocka_unit_test(test_background),
+	};
+
 	/* one corpus for all: building it costs an fsync per APPEND */
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, teardown) |
+	       cmocka_run_group_tests(bg_tests, NULL, NULL);
 }

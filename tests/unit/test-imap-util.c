@@ -170,13 +170,34 @@ static void test_cte_decode(void **state)
 	buf_release(&b);
 }
 
+static void check_astring_utf8(const char *in, const char *want)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	assert_int_equal(imap_astring_write_utf8(&b, in), 0);
+	assert_int_equal(b.len, strlen(want));
+	assert_memory_equal(b.data, want, b.len);
+	buf_release(&b);
+}
+
+/* UTF-8 names for UTF8=ACCEPT and IMAP4rev2 clients: quoted, escaped */
+static void test_astring_utf8(void **state)
+{
+	check_astring_utf8("\xc3\xa9t\xc3\xa9", "\"\xc3\xa9t\xc3\xa9\"");
+	check_astring_utf8("a\"b\\c", "\"a\\\"b\\\\c\"");
+	check_astring_utf8("", "\"\"");
+	check_astring_utf8("bad\xff", "{4}\r\nbad\xff");
+	check_astring_utf8("two\nlines", "{9}\r\ntwo\nlines");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_datetime_parse), cmocka_unit_test(test_datetime_format),
 		cmocka_unit_test(test_date_parse),     cmocka_unit_test(test_match),
 		cmocka_unit_test(test_view),           cmocka_unit_test(test_flags_write),
-		cmocka_unit_test(test_cte_decode),
+		cmocka_unit_test(test_cte_decode),     cmocka_unit_test(test_astring_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

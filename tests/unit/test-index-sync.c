@@ -4,12 +4,14 @@
  * renamed by other clients are taken over, vanished files are expunged
  * (with VANISHED modseqs), duplicates and foreign names (qmail, Dovecot)
  * are read, folders appear and vanish, and the mtime check skips scans
- * only when that is safe. */
+ * only when that is safe; new mail is parsed for the cache and the
+ * full-text index a bounded slice per sync, newest first. */
 #include "lib/lib.h"
 #include "lib/fs.h"
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "directory/directory.h"
+#include "store/fts.h"
 #include "store/index.h"
 #include "store/maildir.h"
 #include "helpers.h"
@@ -18,6 +20,7 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -517,6 +520,70 @@ static void test_two_handles_sync(void **state)
 	index_close(&other);
 }
 
+/* parsed - how many messages of the account have their full-text row,
+ * and (uid_r) whether INBOX's uid is one of them: read through a
+ * connection of the test's own, as another process would. */
+static unsigned parsed(struct fixture *f, uint32_t uid, bool *uid_parsed_r)
+{
+	char *path = xasprintf("%s/%s", f->root, INDEX_FILE_NAME);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st;
+	unsigned n;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), sum(m.uid = ?1 AND m.mailbox_id = ?2)"
+					    " FROM fts JOIN messages m ON m.id = fts.rowid"
+					    " WHERE m.parsed = 1", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, uid);
+	sqlite3_bind_int64(st, 2, f->inbox);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = (unsigned)sqlite3_column_int(st, 0);
+	*uid_parsed_r = sqlite3_column_int(st, 1) > 0;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	free(path);
+	return n;
+}
+
+/* A flood of outside deliveries: one sync parses a bounded slice of it,
+ * the newest messages first, and without an event loop (no background
+ * indexer) later syncs leave the rest to the first search. */
+static void test_new_mail_parsed_in_slices(void **state)
+{
+	struct fixture *f = *state;
+	unsigned n, done;
+	bool hit;
+
+	for (unsigned i = 1; i <= 100; i++) {
+		char *name = xasprintf("new/%u.M%uP1.s", 1700000000 + i, i);
+		char *path = xasprintf("%s/%s", f->root, name);
+		char *text = xasprintf("Subject: flood %u\r\n\r\nword%03uz\r\n", i, i);
+		FILE *fp = fopen(path, "w");
+		assert_non_null(fp);
+		assert_int_equal(fputs(text, fp) >= 0, 1);
+		assert_int_equal(fclose(fp), 0);
+		free(text);
+		free(path);
+		free(name);
+	}
+	sync_box(f, INDEX_SYNC_READ_WRITE);
+	assert_int_equal(status(f, 0).messages, 100);
+	/* at most 32 (fewer when 50 ms ran out first), the last one among them */
+	n = parsed(f, 100, &hit);
+	assert_true(n >= 1 && n <= 32);
+	assert_true(hit);
+	assert_int_equal(parsed(f, 1, &hit), n);
+	assert_false(hit);
+	/* nothing new: no further parsing on this handle's syncs */
+	sync_box(f, INDEX_SYNC_READ_WRITE | INDEX_SYNC_FORCE);
+	assert_int_equal(parsed(f, 1, &hit), n);
+	assert_int_equal(fts_update(f->ix, f->inbox, 0, &done), 0);
+	assert_int_equal(done, 100 - n);
+	assert_int_equal(parsed(f, 1, &hit), 100);
+	assert_true(hit);
+	check_counts(f->ix, f->inbox);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -529,6 +596,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_appended_file_left_in_new, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_handles_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_mail_parsed_in_slices, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
