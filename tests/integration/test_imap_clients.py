@@ -3,7 +3,6 @@
 INBOX and a folder both ways (a second sync changes nothing), getmail6
 and fetchmail downloading over IMAP. Mail gets in through SMTP."""
 import os
-import shutil
 import subprocess
 
 import pytest
@@ -50,7 +49,6 @@ def mbsyncrc(imail, workdir):
     return rc, local
 
 
-@pytest.mark.skipif(shutil.which("mbsync") is None, reason="isync (mbsync) not installed")
 def test_mbsync_both_ways(imail, workdir):
     tokens = [imail.deliver(subject="sync %d" % i) for i in range(3)]
     rc, local = mbsyncrc(imail, workdir)
@@ -108,7 +106,6 @@ def test_mbsync_both_ways(imail, workdir):
     no_errors_in_protocol_log(imail)
 
 
-@pytest.mark.skipif(shutil.which("getmail") is None, reason="getmail6 not installed")
 def test_getmail6_over_imaps(imail, workdir):
     tokens = [imail.deliver(subject="getmail %d" % i) for i in range(2)]
     dest = os.path.join(workdir, "Maildir")
@@ -136,7 +133,6 @@ def test_getmail6_over_imaps(imail, workdir):
     no_errors_in_protocol_log(imail)
 
 
-@pytest.mark.skipif(shutil.which("fetchmail") is None, reason="fetchmail not installed")
 def test_fetchmail_over_imap_starttls(imail, workdir):
     tokens = [imail.deliver(subject="fetchmail %d" % i) for i in range(3)]
     out = os.path.join(workdir, "fetched")

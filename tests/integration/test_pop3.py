@@ -9,7 +9,6 @@ journal, screening, and fetchmail and getmail6 downloading mail intact.
 Mail gets into the mailboxes through SMTP on the MX port."""
 import base64
 import os
-import shutil
 import socket
 import sqlite3
 import poplib
@@ -826,7 +825,6 @@ def run_tool(mail, args, env=None):
     return r
 
 
-@pytest.mark.skipif(shutil.which("fetchmail") is None, reason="fetchmail not installed")
 def test_fetchmail_over_stls(mail, workdir):
     body = "fetchmail\r\n.dot line\r\n..two\r\n"
     deliver(mail, 3, body=body)
@@ -857,7 +855,6 @@ def test_fetchmail_over_stls(mail, workdir):
     assert journal_rows(mail, "pop3.update", ALICE)
 
 
-@pytest.mark.skipif(shutil.which("getmail") is None, reason="getmail6 not installed")
 def test_getmail6_over_pop3s(mail, workdir):
     body = "getmail\r\n.dot line\r\n\r\n.\r\nend\r\n"
     deliver(mail, 2, body=body)
