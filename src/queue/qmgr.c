@@ -292,6 +292,9 @@ static void conn_sent(struct smtpc *c, void *ctx, const struct smtpc_reply *repl
 						       : reply;
 		rcpt_from_reply(&d->rcpts[i], rp, sr->delivered, info->peer_name);
 	}
+	bool clean = true;
+	for (size_t i = 0; i < d->rcpt_count; i++)
+		clean &= d->rcpts[i].outcome == QMGR_DELIVERED;
 	qc->cur = NULL;
 	delivery_done(d);
 	if (!lost && !qm.draining && (qc->cur = TAILQ_FIRST(&qc->dest->pending)) != NULL) {
@@ -299,7 +302,10 @@ static void conn_sent(struct smtpc *c, void *ctx, const struct smtpc_reply *repl
 		conn_send(qc);
 		return;
 	}
-	if (!lost && !qm.draining) {
+	/* only a session that just worked is kept for later: after a refusal
+	 * the next attempt (a retry of this very message, perhaps) deserves a
+	 * fresh session, as the server's state or settings may have changed */
+	if (!lost && !qm.draining && clean) {
 		conn_park(qc);
 		return;
 	}
