@@ -314,6 +314,27 @@ struct conn *conn_lookup(uint64_t id)
 	return NULL;
 }
 
+void *conn_session(uint64_t id, const struct conn_handler *handler)
+{
+	struct conn *c = conn_lookup(id);
+
+	/* conn_close() clears the handler before its closed callback */
+	return c != NULL && c->handler == handler ? c->ctx : NULL;
+}
+
+unsigned conn_count_sessions(const struct conn_handler *handler, conn_session_match_fn *match,
+			     const void *arg)
+{
+	unsigned n = 0;
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &conns, entry) {
+		if (c->handler == handler && match(c->ctx, arg))
+			n++;
+	}
+	return n;
+}
+
 /* ---- input ---- */
 
 int conn_read_line(struct conn *conn, size_t max, char **line_r, size_t *len_r)

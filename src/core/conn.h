@@ -69,6 +69,16 @@ bool conn_is_tls(const struct conn *conn);
 const struct config *conn_config(const struct conn *conn);
 /* An open connection by id, or NULL once it has closed. */
 struct conn *conn_lookup(uint64_t id);
+/* conn_session - the session (handler ctx) of the open connection with
+ * this id, if handler serves it; NULL once it has closed (from the start
+ * of its closed callback). Worker jobs keep the id, never the pointer,
+ * and find their session again with this. */
+void *conn_session(uint64_t id, const struct conn_handler *handler);
+/* How many open connections served by handler have a session that
+ * match(ctx, arg) accepts. */
+typedef bool conn_session_match_fn(const void *ctx, const void *arg);
+unsigned conn_count_sessions(const struct conn_handler *handler, conn_session_match_fn *match,
+			     const void *arg);
 
 /* Next line without its CRLF (or bare LF); 1 = line (valid until the next
  * call), 0 = need more input, -1 = the line exceeds max bytes: it is

@@ -11,6 +11,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/buf.h"
+#include "core/dbpool.h"
 #include "core/journal.h"
 #include "core/reason.h"
 
@@ -185,4 +186,24 @@ void journal_rows_free(struct journal_row **_rows, size_t count)
 		free(r->detail);
 	}
 	free(rows);
+}
+
+void journal_session_add(const struct journal_session *who, const char *decision,
+			 const char *reason, const char *account, const char *detail)
+{
+	struct db *db = dbpool_get();
+	struct journal_entry e = {
+		.service = who->service,
+		.decision = decision,
+		.reason = reason,
+		.actor = who->login != NULL ? who->login : who->peer,
+		.ip = who->peer,
+		.account = account,
+		.sid = who->sid,
+		.detail = detail,
+	};
+
+	if (db == NULL || journal_add(db, &e) < 0)
+		log_warn("%s journal: could not record %s %s sid=%s", who->service, decision,
+			 reason, who->sid);
 }

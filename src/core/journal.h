@@ -45,6 +45,19 @@ struct journal_row {
 
 /* Append one entry; -1 when the database refuses (logged). */
 int journal_add(struct db *db, const struct journal_entry *entry);
+/* Who a protocol session's rows are about: the actor is the logged-in
+ * account, or the client's address before login. */
+struct journal_session {
+	const char *service, *sid, *peer;
+	const char *login; /* the session's account, NULL before login */
+};
+
+/* journal_session_add - one decision of a session, on the calling
+ * thread's database connection (core/dbpool.h: loop or worker); a
+ * failure is logged, not fatal: the session goes on. */
+void journal_session_add(const struct journal_session *who, const char *decision,
+			 const char *reason, const char *account, const char *detail);
+
 /* Rows matching q, oldest first; caller frees with journal_rows_free. */
 int journal_query(struct db *db, const struct journal_query *q, struct journal_row **rows_r,
 		  size_t *count_r);

@@ -22,6 +22,7 @@
 #include "core/conn.h"
 #include "core/dbpool.h"
 #include "directory/directory.h"
+#include "directory/auth-check.h"
 #include "directory/policy.h"
 #include "directory/screen.h"
 #include "store/index.h"
@@ -29,14 +30,9 @@
 
 struct login_job {
 	struct imap_job job;
-	char *login, *password;
-	char sid[32], peer[64];
+	struct auth_check check;
 	const char *data_dir;
-	int64_t now_ms;
-	struct screen_params screen; /* a copy: the job must not read the loop's config */
 	/* out */
-	int ret;
-	struct policy_auth_result result;
 	int index_ret;
 	struct index_error error;
 };
@@ -82,21 +78,10 @@ int imap_index_open(const char *data_dir, const char *account, struct index **in
 static void login_run(struct imap_job *job)
 {
 	struct login_job *j = (struct login_job *)job;
-	struct db *db = dbpool_get();
-	struct policy_auth_request req = {
-		.service = "imap",
-		.ip = j->peer,
-		.sid = j->sid,
-		.login = j->login,
-		.password = j->password,
-		.now_ms = j->now_ms,
-		.screen = &j->screen,
-	};
 
-	j->ret = db == NULL ? -1 : policy_auth(db, &req, &j->result);
-	explicit_bzero(j->password, strlen(j->password));
-	if (j->ret == POLICY_ALLOW)
-		j->index_ret = imap_index_open(j->data_dir, j->result.account, &j->job.index,
+	auth_check_run(&j->check);
+	if (j->check.ret == POLICY_ALLOW)
+		j->index_ret = imap_index_open(j->data_dir, j->check.result.account, &j->job.index,
 					       &j->error);
 }
 
@@ -104,10 +89,7 @@ static void login_free(struct imap_job *job)
 {
 	struct login_job *j = (struct login_job *)job;
 
-	explicit_bzero(j->password, strlen(j->password));
-	free(j->password);
-	free(j->login);
-	policy_auth_result_clear(&j->result);
+	auth_check_clear(&j->check);
 	free(j);
 }
 
@@ -122,21 +104,11 @@ static void login_refusal_delayed(struct imap_cmd *cmd)
 static void login_refused(struct imap_cmd *cmd, struct login_job *j)
 {
 	struct imap_session *s = cmd->s;
-	const struct policy_auth_result *r = &j->result;
-	char login[SCREEN_SUBJECT_MAX], until[32], detail[SCREEN_SUBJECT_MAX + 64];
+	const struct policy_auth_result *r = &j->check.result;
+	char login[SCREEN_SUBJECT_MAX], detail[SCREEN_SUBJECT_MAX + 64];
 	uint64_t ms = s->cfg->screen_failure_delay_ms;
 
-	screen_login_key(j->login, login, sizeof(login));
-	detail[0] = '\0';
-	if (r->block.until_ms > 0) {
-		time_format_iso(r->block.until_ms / 1000, until, sizeof(until));
-		(void)snprintf(detail, sizeof(detail), "%s until %s", r->block.subject, until);
-	} else if (r->screen.counted) {
-		(void)snprintf(detail, sizeof(detail),
-			       "failures counted: %" PRIu64 " from this address, %" PRIu64
-			       " for this login",
-			       r->screen.ip_failures, r->screen.account_failures);
-	}
+	auth_check_describe(&j->check, login, sizeof(login), detail, sizeof(detail));
 	log_info("imap login failed sid=%s peer=%s login=%.100s reason=%s", s->sid, s->peer, login,
 		 r->journal_reason);
 	imap_journal(s, "refuse", r->journal_reason, login, detail[0] != '\0' ? detail : NULL);
@@ -158,7 +130,7 @@ static void login_refused(struct imap_cmd *cmd, struct login_job *j)
 static void login_allowed(struct imap_cmd *cmd, struct login_job *j)
 {
 	struct imap_session *s = cmd->s;
-	const char *account = j->result.account;
+	const char *account = j->check.result.account;
 	struct buf b;
 
 	if (j->index_ret < 0) {
@@ -178,8 +150,8 @@ static void login_allowed(struct imap_cmd *cmd, struct login_job *j)
 	}
 	free(s->root);
 	s->root = xstrdup(index_root(s->index));
-	imap_session_logged_in(s, j->result.account);
-	j->result.account = NULL;
+	imap_session_logged_in(s, j->check.result.account);
+	j->check.result.account = NULL;
 	log_info("imap login sid=%s peer=%s account=%s", s->sid, s->peer, s->account);
 	imap_journal(s, "allow", "policy.auth-ok", s->account, NULL);
 	buf_init(&b, IMAP_LINE_MAX);
@@ -193,9 +165,9 @@ static void login_done(struct imap_cmd *cmd, struct imap_job *job)
 {
 	struct login_job *j = (struct login_job *)job;
 
-	if (j->ret == POLICY_ALLOW) {
+	if (j->check.ret == POLICY_ALLOW) {
 		login_allowed(cmd, j);
-	} else if (j->ret == POLICY_DENY) {
+	} else if (j->check.ret == POLICY_DENY) {
 		login_refused(cmd, j);
 	} else {
 		log_warn("imap login sid=%s: directory lookup failed", cmd->s->sid);
@@ -212,14 +184,8 @@ void imap_login_verify(struct imap_cmd *cmd, const char *login, const char *pass
 	j->job.run = login_run;
 	j->job.done = login_done;
 	j->job.free = login_free;
-	j->login = xstrdup(login);
-	j->password = xstrdup(password);
-	j->now_ms = screen_now_ms();
+	auth_check_init(&j->check, "imap", s->cfg, s->sid, s->peer, login, password);
 	j->data_dir = dbpool_data_dir();
-	if (str_copy(j->sid, s->sid, sizeof(j->sid)) < 0 ||
-	    str_copy(j->peer, s->peer, sizeof(j->peer)) < 0)
-		panic("imap: sid or peer does not fit the login job");
-	screen_params_from_config(s->cfg, &j->screen);
 	imap_job_submit(cmd, &j->job);
 }
 

@@ -151,7 +151,6 @@ struct imap_session {
 	const struct config *cfg;  /* the connection's snapshot */
 	enum listener_kind kind;
 	enum imap_state state;
-	struct imap_session *hash_next;
 	char sid[32];
 	char peer[64];
 	struct imap_parser *parser;

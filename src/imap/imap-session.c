@@ -39,7 +39,6 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
-#define IMAP_SESSION_BUCKETS 1024
 /* Protocol log lines are cut here (a FETCH line can be long). */
 #define IMAP_PROTOLOG_MAX 300
 
@@ -49,8 +48,6 @@ static const char *const imap_state_names[IMAP_STATE_COUNT] = {
 	[IMAP_STATE_SELECTED] = "selected",
 	[IMAP_STATE_LOGOUT] = "logout",
 };
-
-static struct imap_session *imap_sessions[IMAP_SESSION_BUCKETS];
 
 static void imap_on_input(struct conn *conn, void *ctx);
 static void imap_on_timeout(struct conn *conn, void *ctx);
@@ -86,48 +83,23 @@ void imap_set_state(struct imap_session *s, enum imap_state state)
 		conn_set_idle_timeout(s->conn, (unsigned)(s->cfg->imap_idle_timeout * 1000));
 }
 
-/* ---- the session table: ids, not pointers, cross worker calls ---- */
-
-static void imap_session_hash_add(struct imap_session *s)
-{
-	struct imap_session **bucket = &imap_sessions[s->id % IMAP_SESSION_BUCKETS];
-
-	s->hash_next = *bucket;
-	*bucket = s;
-}
-
-static void imap_session_hash_remove(struct imap_session *s)
-{
-	for (struct imap_session **sp = &imap_sessions[s->id % IMAP_SESSION_BUCKETS];
-	     *sp != NULL; sp = &(*sp)->hash_next) {
-		if (*sp == s) {
-			*sp = s->hash_next;
-			return;
-		}
-	}
-}
+/* ---- finding a session again: worker jobs keep its id ---- */
 
 struct imap_session *imap_session_lookup(uint64_t id)
 {
-	for (struct imap_session *s = imap_sessions[id % IMAP_SESSION_BUCKETS]; s != NULL;
-	     s = s->hash_next) {
-		if (s->id == id)
-			return s->conn != NULL ? s : NULL;
-	}
-	return NULL;
+	return conn_session(id, &imap_handler);
+}
+
+static bool imap_session_of(const void *ctx, const void *account)
+{
+	const struct imap_session *s = ctx;
+
+	return s->account != NULL && strcmp(s->account, account) == 0;
 }
 
 unsigned imap_session_count_account(const char *account)
 {
-	unsigned n = 0;
-
-	for (size_t i = 0; i < IMAP_SESSION_BUCKETS; i++) {
-		for (struct imap_session *s = imap_sessions[i]; s != NULL; s = s->hash_next) {
-			if (s->conn != NULL && s->account != NULL && strcmp(s->account, account) == 0)
-				n++;
-		}
-	}
-	return n;
+	return conn_count_sessions(&imap_handler, imap_session_of, account);
 }
 
 /* ---- output ---- */
@@ -198,20 +170,9 @@ void imap_untagged(struct imap_session *s, const char *fmt, ...)
 void imap_journal(struct imap_session *s, const char *decision, const char *reason,
 		  const char *account, const char *detail)
 {
-	struct db *db = dbpool_get();
-	struct journal_entry e = {
-		.service = "imap",
-		.decision = decision,
-		.reason = reason,
-		.actor = s->account != NULL ? s->account : s->peer,
-		.ip = s->peer,
-		.account = account,
-		.sid = s->sid,
-		.detail = detail,
-	};
+	struct journal_session who = { "imap", s->sid, s->peer, s->account };
 
-	if (db == NULL || journal_add(db, &e) < 0)
-		log_warn("imap journal: could not record %s %s sid=%s", decision, reason, s->sid);
+	journal_session_add(&who, decision, reason, account, detail);
 }
 
 /* imap_too_many_errors - Dovecot's answer to a client that keeps sending
@@ -522,7 +483,6 @@ void imap_accept(struct conn *conn, enum listener_kind kind)
 		panic("imap: sid or peer does not fit");
 	/* BINARY (RFC 3516) is offered: APPEND may send ~{n} */
 	s->parser = imap_parser_new(NULL, IMAP_PARSER_FLAG_LITERAL8);
-	imap_session_hash_add(s);
 	conn_set_handler(conn, &imap_handler, s);
 	conn_set_idle_timeout(conn, (unsigned)(s->cfg->imap_login_timeout * 1000));
 	if (imap_screened(s))
@@ -725,6 +685,5 @@ static void imap_on_closed(struct conn *conn, void *ctx, const char *reason)
 	log_debug("imap closed sid=%s account=%s reason=%s", s->sid,
 		  s->account != NULL ? s->account : "-", reason);
 	s->conn = NULL;
-	imap_session_hash_remove(s);
 	loop_defer_free(imap_session_free, s);
 }

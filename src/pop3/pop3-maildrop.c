@@ -293,15 +293,9 @@ static int update_flag(struct update_job *job, const uint32_t *uids, size_t coun
 
 static void update_journal(struct update_job *job, const char *reason, const char *detail)
 {
-	struct db *db = dbpool_get();
-	struct journal_entry e = {
-		.service = "pop3", .decision = "change", .reason = reason,
-		.actor = job->account, .ip = job->peer, .account = job->account,
-		.sid = job->sid, .detail = detail,
-	};
+	struct journal_session who = { "pop3", job->sid, job->peer, job->account };
 
-	if (db == NULL || journal_add(db, &e) < 0)
-		log_warn("pop3 journal: could not record %s sid=%s", reason, job->sid);
+	journal_session_add(&who, "change", reason, job->account, detail);
 }
 
 static void update_job_run(void *arg)

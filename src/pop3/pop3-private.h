@@ -17,6 +17,7 @@
 
 #include "lib/lib.h"
 #include "core/config.h"
+#include "core/delayed-reply.h"
 
 struct conn;
 struct event;
@@ -99,7 +100,6 @@ struct pop3_session {
 	const struct config *cfg;   /* the connection's snapshot */
 	enum listener_kind kind;
 	enum pop3_state state;
-	struct pop3_session *hash_next;
 	char sid[32];               /* conn_sid(), kept for journal rows after close */
 	char peer[64];              /* numeric address */
 
@@ -109,8 +109,7 @@ struct pop3_session {
 	struct index *index;        /* after login; NULL while a job holds it */
 	struct pop3_maildrop drop;
 	struct pop3_retr *retr;     /* RETR/TOP being streamed */
-	struct event *auth_delay;   /* a refusal held back by screen.failure-delay-ms */
-	const char *auth_delay_reason;
+	struct delayed_reply auth_delay; /* a refusal held back by screen.failure-delay-ms */
 
 	unsigned errors;
 	uint32_t retrieved;         /* RETR completed (the QUIT summary) */

@@ -40,7 +40,6 @@
 
 #include <event2/event.h>
 
-#define POP3_SESSION_BUCKETS 1024
 
 static const char *const pop3_state_names[POP3_STATE_COUNT] = {
 	[POP3_STATE_AUTHORIZATION] = "authorization",
@@ -50,8 +49,6 @@ static const char *const pop3_state_names[POP3_STATE_COUNT] = {
 	[POP3_STATE_UPDATE] = "update",
 	[POP3_STATE_LOGOUT] = "logout",
 };
-
-static struct pop3_session *pop3_sessions[POP3_SESSION_BUCKETS];
 
 static void pop3_on_input(struct conn *conn, void *ctx);
 static void pop3_on_timeout(struct conn *conn, void *ctx);
@@ -81,37 +78,15 @@ void pop3_set_state(struct pop3_session *s, enum pop3_state state)
 	s->state = state;
 }
 
-/* ---- the session table: ids, not pointers, cross worker calls ---- */
-
-static void pop3_session_hash_add(struct pop3_session *s)
-{
-	struct pop3_session **bucket = &pop3_sessions[s->id % POP3_SESSION_BUCKETS];
-
-	s->hash_next = *bucket;
-	*bucket = s;
-}
-
-static void pop3_session_hash_remove(struct pop3_session *s)
-{
-	for (struct pop3_session **sp = &pop3_sessions[s->id % POP3_SESSION_BUCKETS];
-	     *sp != NULL; sp = &(*sp)->hash_next) {
-		if (*sp == s) {
-			*sp = s->hash_next;
-			return;
-		}
-	}
-}
+/* ---- finding a session again: worker jobs keep its id ---- */
 
 struct pop3_session *pop3_session_lookup(uint64_t id)
 {
-	for (struct pop3_session *s = pop3_sessions[id % POP3_SESSION_BUCKETS]; s != NULL;
-	     s = s->hash_next) {
-		/* a session on its way out (kicked, timed out) takes no more
-		 * results: its jobs clean up after themselves */
-		if (s->id == id)
-			return s->conn != NULL && s->state != POP3_STATE_LOGOUT ? s : NULL;
-	}
-	return NULL;
+	struct pop3_session *s = conn_session(id, &pop3_handler);
+
+	/* a session on its way out (kicked, timed out) takes no more
+	 * results: its jobs clean up after themselves */
+	return s != NULL && s->state != POP3_STATE_LOGOUT ? s : NULL;
 }
 
 /* ---- output ---- */
@@ -145,20 +120,9 @@ void pop3_ok(struct pop3_session *s, const char *fmt, ...)
 void pop3_journal(struct pop3_session *s, const char *decision, const char *reason,
 		  const char *account, const char *detail)
 {
-	struct db *db = dbpool_get();
-	struct journal_entry e = {
-		.service = "pop3",
-		.decision = decision,
-		.reason = reason,
-		.actor = s->account != NULL ? s->account : s->peer,
-		.ip = s->peer,
-		.account = account,
-		.sid = s->sid,
-		.detail = detail,
-	};
+	struct journal_session who = { "pop3", s->sid, s->peer, s->account };
 
-	if (db == NULL || journal_add(db, &e) < 0)
-		log_warn("pop3 journal: could not record %s %s sid=%s", decision, reason, s->sid);
+	journal_session_add(&who, decision, reason, account, detail);
 }
 
 /* pop3_too_many_errors - hang up on a client that keeps getting it wrong
@@ -271,7 +235,6 @@ void pop3_accept(struct conn *conn, enum listener_kind kind)
 	if (str_copy(s->sid, conn_sid(conn), sizeof(s->sid)) < 0 ||
 	    str_copy(s->peer, conn_peer(conn), sizeof(s->peer)) < 0)
 		panic("pop3: sid or peer does not fit");
-	pop3_session_hash_add(s);
 	conn_set_handler(conn, &pop3_handler, s);
 	conn_set_idle_timeout(conn, (unsigned)(s->cfg->pop3_timeout * 1000));
 	if (pop3_screened(s))
@@ -386,8 +349,7 @@ static void pop3_session_free(void *ptr)
 	pop3_retr_free(&s->retr);
 	index_close(&s->index);
 	pop3_maildrop_clear(&s->drop);
-	if (s->auth_delay != NULL)
-		event_free(s->auth_delay);
+	delayed_reply_free(&s->auth_delay);
 	free(s->user);
 	free(s->account);
 	free(s);
@@ -397,8 +359,7 @@ static void pop3_on_closed(struct conn *conn, void *ctx, const char *reason)
 {
 	struct pop3_session *s = ctx;
 
-	if (s->auth_delay != NULL)
-		evtimer_del(s->auth_delay);
+	delayed_reply_cancel(&s->auth_delay);
 	pop3_retr_free(&s->retr);
 	/* logged in, no QUIT: nothing is deleted (RFC 1939 6) */
 	if (s->state == POP3_STATE_TRANSACTION ||
@@ -412,6 +373,5 @@ static void pop3_on_closed(struct conn *conn, void *ctx, const char *reason)
 	}
 	log_debug("pop3 closed sid=%s state=%s", s->sid, pop3_state_name(s->state));
 	s->conn = NULL;
-	pop3_session_hash_remove(s);
 	loop_defer_free(pop3_session_free, s);
 }

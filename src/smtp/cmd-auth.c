@@ -27,6 +27,7 @@
 #include "core/dbpool.h"
 #include "core/loop.h"
 #include "core/worker.h"
+#include "directory/auth-check.h"
 #include "directory/policy.h"
 #include "directory/screen.h"
 #include "smtp/smtp-private.h"
@@ -42,16 +43,6 @@ enum auth_mech {
 	AUTH_MECH_PLAIN,
 	AUTH_MECH_LOGIN_USER,     /* LOGIN: waiting for the user name */
 	AUTH_MECH_LOGIN_PASSWORD, /* LOGIN: waiting for the password */
-};
-
-struct auth_job {
-	char *login, *password;
-	char sid[32], peer[64];
-	int64_t now_ms;
-	struct screen_params screen; /* a copy: the job must not read the loop's config */
-	/* out */
-	int ret;
-	struct policy_auth_result result;
 };
 
 static void auth_verify(struct smtp_session *s, const char *login, const char *password);
@@ -210,82 +201,26 @@ void cmd_auth_input(struct smtp_session *s, const char *line, size_t len)
 
 /* ---- the check on a worker ---- */
 
-static void auth_job_run(void *arg)
-{
-	struct auth_job *job = arg;
-	struct db *db = dbpool_get();
-	struct policy_auth_request req = {
-		.service = "smtp",
-		.ip = job->peer,
-		.sid = job->sid,
-		.login = job->login,
-		.password = job->password,
-		.now_ms = job->now_ms,
-		.screen = &job->screen,
-	};
-
-	job->ret = db == NULL ? -1 : policy_auth(db, &req, &job->result);
-	explicit_bzero(job->password, strlen(job->password));
-}
-
-static void auth_job_free(struct auth_job *job)
-{
-	explicit_bzero(job->password, strlen(job->password));
-	free(job->password);
-	free(job->login);
-	policy_auth_result_clear(&job->result);
-	free(job);
-}
-
-static void auth_on_delay(evutil_socket_t fd, short what, void *ctx)
+/* auth_refusal_send - the delayed refusal is due (core/delayed-reply.h). */
+static void auth_refusal_send(void *ctx, const char *reason)
 {
 	struct smtp_session *s = ctx;
-	const char *reason = s->auth_delay_reason;
 
-	s->auth_delay_reason = NULL;
-	if (s->conn == NULL || s->state == SMTP_STATE_QUIT || reason == NULL)
+	if (s->conn == NULL || s->state == SMTP_STATE_QUIT)
 		return;
 	smtp_reply_reason(s, reason, NULL);
 	smtp_session_resume(s);
 }
 
-/* auth_refuse_later - the 535 after screen.failure-delay-ms; the session
- * stays suspended until then, so pipelined guesses wait too. */
-static void auth_refuse_later(struct smtp_session *s, const char *reason)
-{
-	uint64_t ms = s->cfg->screen_failure_delay_ms;
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
-
-	if (ms == 0) {
-		smtp_reply_reason(s, reason, NULL);
-		smtp_session_resume(s);
-		return;
-	}
-	if (s->auth_delay == NULL)
-		s->auth_delay = evtimer_new(loop_base(), auth_on_delay, s);
-	s->auth_delay_reason = reason;
-	evtimer_add(s->auth_delay, &tv);
-}
-
 /* auth_refused - journal the refusal under its exact code (the client
  * hears the row of result.reason), then close the address's sessions if
  * it is blocked, or answer after the delay. */
-static void auth_refused(struct smtp_session *s, struct auth_job *job)
+static void auth_refused(struct smtp_session *s, struct auth_check *check)
 {
-	const struct policy_auth_result *r = &job->result;
-	char login[SCREEN_SUBJECT_MAX], until[32], detail[SCREEN_SUBJECT_MAX + 64];
+	const struct policy_auth_result *r = &check->result;
+	char login[SCREEN_SUBJECT_MAX], detail[SCREEN_SUBJECT_MAX + 64];
 
-	screen_login_key(job->login, login, sizeof(login));
-	detail[0] = '\0';
-	if (r->block.until_ms > 0) {
-		time_format_iso(r->block.until_ms / 1000, until, sizeof(until));
-		(void)snprintf(detail, sizeof(detail), "%s until %s", r->block.subject, until);
-	} else if (r->screen.counted) {
-		(void)snprintf(detail, sizeof(detail),
-			       "failures counted: %" PRIu64 " from this address, %" PRIu64
-			       " for this login",
-			       r->screen.ip_failures, r->screen.account_failures);
-	}
+	auth_check_describe(check, login, sizeof(login), detail, sizeof(detail));
 	log_info("smtp auth failed sid=%s peer=%s login=%.100s reason=%s", s->sid, s->peer, login,
 		 r->journal_reason);
 	smtp_journal(s, "refuse", r->journal_reason, login, NULL, NULL,
@@ -295,46 +230,41 @@ static void auth_refused(struct smtp_session *s, struct auth_job *job)
 		conn_kick_peers(screen_same_address, s->peer, SCREEN_REASON_IP_BLOCKED);
 		return;
 	}
-	auth_refuse_later(s, r->reason);
+	delayed_reply_start(&s->auth_delay, s->cfg->screen_failure_delay_ms, r->reason,
+			    auth_refusal_send, s);
 }
 
 static void auth_job_done(uint64_t id, void *arg)
 {
-	struct auth_job *job = arg;
+	struct auth_check *check = arg;
 	struct smtp_session *s = smtp_session_lookup(id);
 
 	if (s == NULL) {
-		auth_job_free(job);
+		auth_check_free(check);
 		return;
 	}
 	auth_end(s);
-	if (job->ret == POLICY_ALLOW) {
-		s->account = job->result.account;
-		job->result.account = NULL;
+	if (check->ret == POLICY_ALLOW) {
+		s->account = check->result.account;
+		check->result.account = NULL;
 		log_info("smtp auth sid=%s peer=%s account=%s", s->sid, s->peer, s->account);
 		smtp_journal(s, "allow", "policy.auth-ok", s->account, NULL, NULL, NULL);
 		smtp_reply_reason(s, "policy.auth-ok", NULL);
 		smtp_session_resume(s);
-	} else if (job->ret == POLICY_DENY) {
-		auth_refused(s, job);
+	} else if (check->ret == POLICY_DENY) {
+		auth_refused(s, check);
 	} else {
-		smtp_refuse(s, "smtp.auth-tempfail", job->login, "directory lookup failed");
+		smtp_refuse(s, "smtp.auth-tempfail", check->login, "directory lookup failed");
 		smtp_session_resume(s);
 	}
-	auth_job_free(job);
+	auth_check_free(check);
 }
 
 static void auth_verify(struct smtp_session *s, const char *login, const char *password)
 {
-	struct auth_job *job = xcalloc(1, sizeof(*job));
+	struct auth_check *check =
+		auth_check_new("smtp", s->cfg, s->sid, s->peer, login, password);
 
-	job->login = xstrdup(login);
-	job->password = xstrdup(password);
-	job->now_ms = screen_now_ms();
-	if (str_copy(job->sid, s->sid, sizeof(job->sid)) < 0 ||
-	    str_copy(job->peer, s->peer, sizeof(job->peer)) < 0)
-		panic("smtp: sid or peer does not fit the auth job");
-	screen_params_from_config(s->cfg, &job->screen);
 	smtp_session_suspend(s);
-	worker_submit(auth_job_run, auth_job_done, s->id, job);
+	worker_submit(auth_check_job, auth_job_done, s->id, check);
 }

@@ -15,6 +15,7 @@
 
 #include "lib/lib.h"
 #include "core/config.h"
+#include "core/delayed-reply.h"
 #include "directory/directory.h"
 #include "directory/policy.h"
 #include "mail/dot.h"
@@ -129,7 +130,6 @@ struct smtp_session {
 	const struct config *cfg;   /* the connection's snapshot */
 	enum listener_kind kind;
 	enum smtp_state state;
-	struct smtp_session *hash_next;
 	char sid[32];               /* conn_sid(), kept for journal rows after close */
 	char peer[64];              /* numeric address */
 
@@ -141,8 +141,7 @@ struct smtp_session {
 	/* AUTH exchange (cmd-auth.c) */
 	int auth_mech;              /* enum in cmd-auth.c */
 	char *auth_login;           /* LOGIN: the user name while the password is asked */
-	struct event *auth_delay;   /* a refusal held back by screen.failure-delay-ms */
-	const char *auth_delay_reason;
+	struct delayed_reply auth_delay; /* a refusal held back by screen.failure-delay-ms */
 
 	struct smtp_tx *tx;
 	/* BDAT chunk being read (cmd-data.c); its octets are always consumed,

@@ -33,7 +33,6 @@
 
 #include <event2/event.h>
 
-#define SMTP_SESSION_BUCKETS 1024
 /* A reply line is at most 512 octets with CRLF (RFC 5321 4.5.3.1.5). */
 #define SMTP_REPLY_MAX 510
 
@@ -50,7 +49,6 @@ static const char *const smtp_state_names[SMTP_STATE_COUNT] = {
 	[SMTP_STATE_QUIT] = "quit",
 };
 
-static struct smtp_session *smtp_sessions[SMTP_SESSION_BUCKETS];
 static void smtp_on_input(struct conn *conn, void *ctx);
 static void smtp_on_timeout(struct conn *conn, void *ctx);
 static void smtp_on_drain(struct conn *conn, void *ctx);
@@ -84,35 +82,11 @@ bool smtp_is_submission(const struct smtp_session *s)
 	return s->kind == LISTENER_SUBMISSION || s->kind == LISTENER_SUBMISSIONS;
 }
 
-/* ---- the session table: ids, not pointers, cross worker calls ---- */
-
-static void smtp_session_hash_add(struct smtp_session *s)
-{
-	struct smtp_session **bucket = &smtp_sessions[s->id % SMTP_SESSION_BUCKETS];
-
-	s->hash_next = *bucket;
-	*bucket = s;
-}
-
-static void smtp_session_hash_remove(struct smtp_session *s)
-{
-	for (struct smtp_session **sp = &smtp_sessions[s->id % SMTP_SESSION_BUCKETS];
-	     *sp != NULL; sp = &(*sp)->hash_next) {
-		if (*sp == s) {
-			*sp = s->hash_next;
-			return;
-		}
-	}
-}
+/* ---- finding a session again: worker jobs keep its id ---- */
 
 struct smtp_session *smtp_session_lookup(uint64_t id)
 {
-	for (struct smtp_session *s = smtp_sessions[id % SMTP_SESSION_BUCKETS]; s != NULL;
-	     s = s->hash_next) {
-		if (s->id == id)
-			return s->conn != NULL ? s : NULL;
-	}
-	return NULL;
+	return conn_session(id, &smtp_handler);
 }
 
 /* ---- output ---- */
@@ -307,7 +281,6 @@ void smtp_accept(struct conn *conn, enum listener_kind kind)
 	if (str_copy(s->sid, conn_sid(conn), sizeof(s->sid)) < 0 ||
 	    str_copy(s->peer, conn_peer(conn), sizeof(s->peer)) < 0)
 		panic("smtp: sid or peer does not fit");
-	smtp_session_hash_add(s);
 	conn_set_handler(conn, &smtp_handler, s);
 	conn_set_idle_timeout(conn, (unsigned)(s->cfg->smtp_timeout * 1000));
 	if (smtp_screened(s))
@@ -449,8 +422,7 @@ static void smtp_session_free(void *ptr)
 	smtp_tx_free(&s->tx);
 	if (s->greet_timer != NULL)
 		event_free(s->greet_timer);
-	if (s->auth_delay != NULL)
-		event_free(s->auth_delay);
+	delayed_reply_free(&s->auth_delay);
 	free(s->account);
 	if (s->auth_login != NULL)
 		explicit_bzero(s->auth_login, strlen(s->auth_login));
@@ -464,9 +436,7 @@ static void smtp_on_closed(struct conn *conn, void *ctx, const char *reason)
 
 	if (s->greet_timer != NULL)
 		evtimer_del(s->greet_timer);
-	if (s->auth_delay != NULL)
-		evtimer_del(s->auth_delay);
+	delayed_reply_cancel(&s->auth_delay);
 	s->conn = NULL;
-	smtp_session_hash_remove(s);
 	loop_defer_free(smtp_session_free, s);
 }
