@@ -84,6 +84,7 @@ struct conn {
 	unsigned idle_ms;
 	bool input_paused;   /* by the protocol */
 	bool output_blocked; /* by CONN_OUTPUT_HIGH */
+	bool want_drained;   /* call handler->output_drained when output is empty */
 	bool discarding;     /* skipping the rest of an overlong line */
 	char *line;          /* last line returned by conn_read_line */
 	char *finish_reason;
@@ -601,6 +602,16 @@ void conn_finish(struct conn *conn, const char *reason)
 	conn_flush_check(conn);
 }
 
+void conn_want_drained(struct conn *conn)
+{
+	conn->want_drained = true;
+	/* the write callback only runs after a write: an empty queue gets
+	 * one through the same path, never from inside this call */
+	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0)
+		bufferevent_trigger(conn->bev, EV_WRITE,
+				    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
 /* ---- bufferevent callbacks ---- */
 
 static void conn_on_read(struct bufferevent *bev, void *ctx)
@@ -639,6 +650,12 @@ static void conn_on_write(struct bufferevent *bev, void *ctx)
 	if (conn->output_blocked) {
 		conn->output_blocked = false;
 		conn_update_reading(conn);
+	}
+	if (conn->want_drained && conn->state == CONN_STATE_OPEN &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		conn->want_drained = false;
+		if (conn->handler != NULL && conn->handler->output_drained != NULL)
+			conn->handler->output_drained(conn, conn->ctx);
 	}
 }
 

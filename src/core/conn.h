@@ -43,6 +43,9 @@ struct conn_handler {
 	/* Called once when the connection goes away, whoever closed it:
 	 * forget the conn and free the session with loop_defer_free(). */
 	void (*closed)(struct conn *conn, void *ctx, const char *reason);
+	/* Once after conn_want_drained(): every queued output byte has gone
+	 * to the kernel (a paused command producing output may go on). */
+	void (*output_drained)(struct conn *conn, void *ctx);
 };
 
 /* The connection is ready for the protocol (after the TLS handshake on
@@ -95,6 +98,9 @@ void conn_write(struct conn *conn, const void *data, size_t len);
 void conn_printf(struct conn *conn, const char *fmt, ...) ATTR_FORMAT(printf, 2, 3);
 void conn_vprintf(struct conn *conn, const char *fmt, va_list ap) ATTR_FORMAT(printf, 2, 0);
 size_t conn_output_pending(const struct conn *conn);
+/* Call the handler's output_drained once the output queue is empty
+ * (at once, from the loop, when it already is). */
+void conn_want_drained(struct conn *conn);
 
 void conn_set_idle_timeout(struct conn *conn, unsigned ms);
 /* Upgrade to TLS with the current server context; buffered plaintext is

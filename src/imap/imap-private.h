@@ -41,12 +41,10 @@ struct pool;
  * CLIENT_MAX_BAD_COMMANDS. */
 #define IMAP_ERRORS_MAX 20
 /* A command producing output (FETCH) pauses while more than this waits
- * for the peer, and goes on once it is under IMAP_OUTPUT_LOW: a huge
- * FETCH never holds more than about this much per session. */
+ * for the peer, and goes on once the queue has gone to the kernel (the
+ * socket buffer still holds plenty, so the stream does not stall): a
+ * huge FETCH never holds more than about this much per session. */
 #define IMAP_OUTPUT_HIGH (256 * 1024)
-#define IMAP_OUTPUT_LOW (64 * 1024)
-/* How often a paused command looks at the output queue again. */
-#define IMAP_OUTPUT_POLL_MS 2
 /* IDLE (RFC 2177): new mail is noticed within this. */
 #define IMAP_IDLE_POLL_MS 500
 /* A SASL response line of AUTHENTICATE: base64 of PLAIN's three fields
@@ -167,7 +165,7 @@ struct imap_session {
 	bool draining;             /* server stopping: BYE when idle */
 	bool starttls;             /* handshake running: input waits */
 	struct event *timer;       /* the running command's timer (lazily made) */
-	bool timer_output;         /* the timer waits for the output to drain */
+	bool wait_output;          /* the command waits for the output to drain */
 	/* APPEND literals streamed to files before the command is whole */
 	struct imap_append_spool *spool;
 };
@@ -216,7 +214,7 @@ void imap_cmd_refuse(struct imap_cmd *cmd, const char *reason, const char *detai
 
 /* Run job on a worker; the command waits (input paused). */
 void imap_job_submit(struct imap_cmd *cmd, struct imap_job *job);
-/* Call resume once the output queue is under IMAP_OUTPUT_LOW. */
+/* Call resume once the output queue has drained (conn_want_drained). */
 void imap_cmd_wait_output(struct imap_cmd *cmd, void (*resume)(struct imap_cmd *cmd));
 /* True when the command should stop and imap_cmd_wait_output(). */
 bool imap_output_full(const struct imap_session *s);

@@ -55,6 +55,7 @@ static void imap_on_drain(struct conn *conn, void *ctx);
 static void imap_on_tls_ready(struct conn *conn, void *ctx);
 static void imap_on_kick(struct conn *conn, void *ctx, const char *reason);
 static void imap_on_closed(struct conn *conn, void *ctx, const char *reason);
+static void imap_on_output_drained(struct conn *conn, void *ctx);
 static void imap_after_callback(struct imap_session *s);
 
 static const struct conn_handler imap_handler = {
@@ -64,6 +65,7 @@ static const struct conn_handler imap_handler = {
 	.tls_ready = imap_on_tls_ready,
 	.kick = imap_on_kick,
 	.closed = imap_on_closed,
+	.output_drained = imap_on_output_drained,
 };
 
 const char *imap_state_name(enum imap_state state)
@@ -316,25 +318,38 @@ void imap_job_submit(struct imap_cmd *cmd, struct imap_job *job)
 	worker_submit(imap_job_run, imap_job_done, s->id, job);
 }
 
-static void imap_on_timer(evutil_socket_t fd, short what, void *ctx)
+/* imap_cmd_resume - the timer or the drained output a command waited
+ * for has come. */
+static void imap_cmd_resume(struct imap_session *s)
 {
-	struct imap_session *s = ctx;
 	struct imap_cmd *cmd = s->cmd;
 
 	if (s->conn == NULL || cmd == NULL || cmd->resume == NULL)
 		return;
 	if (s->state == IMAP_STATE_LOGOUT)
 		return;
-	if (s->timer_output && conn_output_pending(s->conn) > IMAP_OUTPUT_LOW) {
-		struct timeval tv = { 0, IMAP_OUTPUT_POLL_MS * 1000 };
-		evtimer_add(s->timer, &tv);
-		return;
-	}
 	void (*resume)(struct imap_cmd *) = cmd->resume;
 	cmd->resume = NULL;
-	s->timer_output = false;
 	resume(cmd);
 	imap_after_callback(s);
+}
+
+static void imap_on_timer(evutil_socket_t fd, short what, void *ctx)
+{
+	struct imap_session *s = ctx;
+
+	if (!s->wait_output)
+		imap_cmd_resume(s);
+}
+
+static void imap_on_output_drained(struct conn *conn, void *ctx)
+{
+	struct imap_session *s = ctx;
+
+	if (s->wait_output) {
+		s->wait_output = false;
+		imap_cmd_resume(s);
+	}
 }
 
 static void imap_timer_arm(struct imap_session *s, unsigned ms)
@@ -354,21 +369,22 @@ bool imap_output_full(const struct imap_session *s)
 void imap_cmd_wait_output(struct imap_cmd *cmd, void (*resume)(struct imap_cmd *cmd))
 {
 	cmd->resume = resume;
-	cmd->s->timer_output = true;
-	imap_timer_arm(cmd->s, IMAP_OUTPUT_POLL_MS);
+	cmd->s->wait_output = true;
+	if (cmd->s->conn != NULL)
+		conn_want_drained(cmd->s->conn);
 }
 
 void imap_cmd_set_timer(struct imap_cmd *cmd, unsigned ms, void (*resume)(struct imap_cmd *cmd))
 {
 	cmd->resume = resume;
-	cmd->s->timer_output = false;
+	cmd->s->wait_output = false;
 	imap_timer_arm(cmd->s, ms);
 }
 
 void imap_cmd_stop_timer(struct imap_cmd *cmd)
 {
 	cmd->resume = NULL;
-	cmd->s->timer_output = false;
+	cmd->s->wait_output = false;
 	if (cmd->s->timer != NULL)
 		evtimer_del(cmd->s->timer);
 }

@@ -190,6 +190,8 @@ void pop3_uidl(uint32_t uidvalidity, uint32_t uid, char out[POP3_UIDL_MAX]);
 void pop3_retr_start(struct pop3_session *s, uint32_t msg, int64_t lines);
 /* The session ends: stop streaming and free (closed handler). */
 void pop3_retr_free(struct pop3_retr **_retr);
+/* The output a stream waited for has drained (conn's output_drained). */
+void pop3_retr_output_drained(struct pop3_session *s);
 
 /* ---- pop3-stuff.c: the RETR/TOP encoder (pure, unit-tested) ---- */
 

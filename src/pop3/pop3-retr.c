@@ -8,10 +8,11 @@
  * stuffing, TOP's line count) and written while the connection's output
  * holds less than POP3_OUTPUT_HIGH. A message is never held whole in
  * memory, and a client that reads slowly costs a bounded buffer: above
- * the mark the stream waits, polling conn_output_pending() on a timer
- * that backs off while the peer makes no progress (the conn layer has no
- * "output drained" callback for protocols), and the peer that stops
- * reading altogether meets the conn's write timeout.
+ * the mark the stream waits for the conn's output_drained callback (the
+ * queue has gone to the kernel, whose socket buffer keeps the stream
+ * flowing meanwhile), and the peer that stops reading altogether meets
+ * the conn's write timeout. After POP3_SLICE octets in one callback the
+ * stream yields to other sessions on a zero timer.
  *
  * Input stays paused while a message streams, so a pipelined command
  * waits for the terminating ".\r\n" of the one before it.
@@ -36,10 +37,6 @@
 #define POP3_OUTPUT_HIGH (128 * 1024)
 /* Octets written per loop callback before yielding to other sessions. */
 #define POP3_SLICE (512 * 1024)
-/* Polling while the output drains: from 1 ms, doubling up to 64 ms while
- * the peer reads nothing. */
-#define POP3_POLL_MIN_MS 1
-#define POP3_POLL_MAX_MS 64
 /* A file renamed between its lookup and its open (new flags from IMAP)
  * is looked up again this many times. */
 #define POP3_OPEN_TRIES 3
@@ -49,9 +46,7 @@ struct pop3_retr {
 	uint32_t msg;               /* 1-based */
 	bool top;
 	struct pop3_stuff stuff;
-	struct event *timer;
-	unsigned poll_ms;
-	size_t last_pending;
+	struct event *timer;        /* yielding after a slice */
 	uint64_t sent;              /* message octets written, stuffing included */
 	char in[POP3_CHUNK];
 	char out[POP3_STUFF_OUT_MAX(POP3_CHUNK) + POP3_STUFF_FINISH_MAX];
@@ -92,23 +87,23 @@ static void retr_on_timer(evutil_socket_t fd, short what, void *ctx)
 		retr_pump(s);
 }
 
-/* retr_wait - come back when the output has drained some: soon while the
- * peer keeps reading, less often while it does not. */
+/* retr_wait - come back on the next loop round (yielding after a
+ * slice), or once the output has drained. */
 static void retr_wait(struct pop3_session *s, bool yielding)
 {
-	struct pop3_retr *r = s->retr;
-	size_t pending = conn_output_pending(s->conn);
 	struct timeval tv = { 0, 0 };
 
-	if (!yielding) {
-		if (pending < r->last_pending || r->poll_ms == 0)
-			r->poll_ms = POP3_POLL_MIN_MS;
-		else if (r->poll_ms < POP3_POLL_MAX_MS)
-			r->poll_ms *= 2;
-		tv.tv_usec = (suseconds_t)r->poll_ms * 1000;
-	}
-	r->last_pending = pending;
-	evtimer_add(r->timer, &tv);
+	if (yielding)
+		evtimer_add(s->retr->timer, &tv);
+	else
+		conn_want_drained(s->conn);
+}
+
+void pop3_retr_output_drained(struct pop3_session *s)
+{
+	if (s->retr != NULL && s->state == POP3_STATE_TRANSACTION &&
+	    !evtimer_pending(s->retr->timer, NULL))
+		retr_pump(s);
 }
 
 /* retr_end - the terminator is out: the next command may run. */

@@ -56,6 +56,7 @@ static void pop3_on_drain(struct conn *conn, void *ctx);
 static void pop3_on_tls_ready(struct conn *conn, void *ctx);
 static void pop3_on_kick(struct conn *conn, void *ctx, const char *reason);
 static void pop3_on_closed(struct conn *conn, void *ctx, const char *reason);
+static void pop3_on_output_drained(struct conn *conn, void *ctx);
 
 static const struct conn_handler pop3_handler = {
 	.input = pop3_on_input,
@@ -64,6 +65,7 @@ static const struct conn_handler pop3_handler = {
 	.tls_ready = pop3_on_tls_ready,
 	.kick = pop3_on_kick,
 	.closed = pop3_on_closed,
+	.output_drained = pop3_on_output_drained,
 };
 
 const char *pop3_state_name(enum pop3_state state)
@@ -340,6 +342,11 @@ static void pop3_on_kick(struct conn *conn, void *ctx, const char *reason)
 		pop3_err(s, reason, NULL, false);
 	pop3_retr_free(&s->retr);
 	pop3_session_close(s, "address blocked by screening");
+}
+
+static void pop3_on_output_drained(struct conn *conn, void *ctx)
+{
+	pop3_retr_output_drained(ctx);
 }
 
 static void pop3_session_free(void *ptr)
