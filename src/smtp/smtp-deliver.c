@@ -367,29 +367,14 @@ static void smtp_delivery_journal(struct db *db, const struct smtp_delivery *d,
 		log_warn("smtp journal: could not record %s %s id=%s", decision, reason, d->txid);
 }
 
-/* smtp_delivery_finish - journal, answer, resume the session. */
-static void smtp_delivery_finish(struct smtp_delivery *d)
+/* smtp_delivery_answer - the client's answer, and the session goes on. */
+static void smtp_delivery_answer(struct smtp_delivery *d)
 {
-	struct db *db = dbpool_get();
 	struct smtp_session *s = smtp_session_lookup(d->session_id);
 
-	if (db != NULL) {
-		if (d->job.rcpt_count > 0)
-			(void)deliver_journal(db, &d->job);
-		if (d->fwd_job.rcpt_count > 0)
-			(void)deliver_journal(db, &d->fwd_job);
-		(void)snprintf(d->detail, sizeof(d->detail),
-			       "from=<%.200s> size=%" PRIu64 " nrcpt=%u stored=%u queued=%u held=%u",
-			       d->from, d->size, d->rcpt_count, d->stored, d->queued, d->held);
-		smtp_delivery_journal(db, d, d->reason == NULL ? "accept" : "refuse",
-				      d->reason == NULL ? "smtp.accepted" : d->reason, d->account,
-				      d->detail);
-		for (size_t i = 0; d->reason == NULL && i < d->remote_count; i++)
-			smtp_delivery_journal(db, d, "queue", "smtp.queued", d->remote[i].address,
-					      "state=queued");
-	}
-	if (d->queued > 0 || d->held > 0 || d->remote_count > 0)
-		qmgr_kick(); /* send now rather than at the queue manager's next tick */
+	(void)snprintf(d->detail, sizeof(d->detail),
+		       "from=<%.200s> size=%" PRIu64 " nrcpt=%u stored=%u queued=%u held=%u",
+		       d->from, d->size, d->rcpt_count, d->stored, d->queued, d->held);
 	log_info("smtp message sid=%s id=%s msgid=%s %s result=%s", d->sid, d->txid,
 		 d->msgid != NULL ? d->msgid : "-", d->detail,
 		 d->reason == NULL ? "accepted" : d->reason);
@@ -402,15 +387,47 @@ static void smtp_delivery_finish(struct smtp_delivery *d)
 	smtp_session_resume(s);
 }
 
+/* smtp_delivery_record - the journal rows of one delivery. */
+static void smtp_delivery_record(struct db *db, const struct smtp_delivery *d)
+{
+	if (d->job.rcpt_count > 0)
+		(void)deliver_journal(db, &d->job);
+	if (d->fwd_job.rcpt_count > 0)
+		(void)deliver_journal(db, &d->fwd_job);
+	smtp_delivery_journal(db, d, d->reason == NULL ? "accept" : "refuse",
+			      d->reason == NULL ? "smtp.accepted" : d->reason, d->account, d->detail);
+	for (size_t i = 0; d->reason == NULL && i < d->remote_count; i++)
+		smtp_delivery_journal(db, d, "queue", "smtp.queued", d->remote[i].address,
+				      "state=queued");
+}
+
+/* smtp_batch_done - on the loop: answer every client of the batch first
+ * (the copies are already durable; the answers should not wait for
+ * bookkeeping), then journal the whole batch in one transaction. A crash
+ * between the two loses journal rows, never mail. */
 static void smtp_batch_done(uint64_t id, void *arg)
 {
 	struct smtp_batch *b = arg;
 	struct smtp_delivery *next;
+	struct db *db = dbpool_get();
+	bool kick = false;
 
+	for (struct smtp_delivery *d = b->list; d != NULL; d = d->next) {
+		smtp_delivery_answer(d);
+		kick = kick || d->queued > 0 || d->held > 0 || d->remote_count > 0;
+	}
+	if (kick)
+		qmgr_kick(); /* send now rather than at the queue manager's next tick */
+	bool in_tx = db != NULL && db_begin(db) == 0;
 	for (struct smtp_delivery *d = b->list; d != NULL; d = next) {
 		next = d->next;
-		smtp_delivery_finish(d);
+		if (db != NULL)
+			smtp_delivery_record(db, d);
 		smtp_delivery_free(d);
+	}
+	if (in_tx && db_commit(db) < 0) {
+		log_warn("smtp journal: could not commit a batch of %zu deliveries", b->count);
+		db_rollback(db);
 	}
 	free(b);
 	smtp_batches_running--;

@@ -103,14 +103,18 @@ static int notice_send(struct db *db, const struct smtp_notices_ctx *ctx, const 
 }
 
 /* autoreply_one - the autoresponder of one mailbox that took the message. */
+/* autoreply_one - the message's header is read (into *h, once per
+ * message) only for a mailbox that has an autoresponder: most have none. */
 static void autoreply_one(struct db *db, const struct smtp_notices_ctx *ctx,
-			  const struct account *a, const struct header *h)
+			  const struct account *a, const struct deliver_job *job, struct header **h)
 {
 	struct autoreply ar;
 	int64_t now = time_now();
 
 	if (autoreply_get(db, a->address, &ar) != 1)
 		return; /* none: nothing to decide, nothing to journal */
+	if (*h == NULL && (*h = read_header(job)) == NULL)
+		goto out;
 	if (!autoreply_in_window(&ar, now)) {
 		notice_journal(db, ctx, "skip", "autoreply.skip-window", a->address, NULL);
 		goto out;
@@ -118,7 +122,7 @@ static void autoreply_one(struct db *db, const struct smtp_notices_ctx *ctx,
 	struct rfc3834_input in = { .sender = ctx->sender, .recipient = a->address };
 	for (size_t i = 0; i < N_ELEMENTS(rfc3834_fields); i++) {
 		size_t iter = 0;
-		const struct header_field *f = header_find(h, rfc3834_fields[i].name, &iter);
+		const struct header_field *f = header_find(*h, rfc3834_fields[i].name, &iter);
 		if (f != NULL)
 			*(const char **)((char *)&in + rfc3834_fields[i].offset) = f->value;
 	}
@@ -203,10 +207,7 @@ void smtp_notices_run(struct db *db, const struct smtp_notices_ctx *ctx,
 			continue;
 		if (r->quota_warning)
 			quota_warning(db, ctx, r);
-		if (h == NULL)
-			h = read_header(job);
-		if (h != NULL)
-			autoreply_one(db, ctx, r->account, h);
+		autoreply_one(db, ctx, r->account, job, &h);
 	}
 	header_free(&h);
 }
