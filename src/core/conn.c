@@ -48,6 +48,9 @@
 #define CONN_INPUT_MAX (64 * 1024)
 /* Output queued beyond this pauses input until it drains. */
 #define CONN_OUTPUT_HIGH (256 * 1024)
+/* conn_printf output up to this size is formatted on the stack (replies,
+ * FETCH lines), longer output straight into the output buffer. */
+#define CONN_PRINTF_STACK 1024
 /* A TLS handshake must not hold a connection slot longer than this. */
 #define CONN_HANDSHAKE_TIMEOUT_MS (30 * 1000)
 /* A peer that reads nothing for this long is gone (RFC 5321 4.5.3.2
@@ -430,19 +433,52 @@ static void conn_after_write(struct conn *conn)
 	}
 }
 
+/* conn_send_now - on a plaintext connection with nothing queued, hand
+ * the bytes to the kernel at once: a reply then leaves before whatever
+ * the callback does next (journal rows), and costs one send() instead of
+ * enabling the write event, waking for it and disabling it again. Returns
+ * how much went; the rest is queued as usual (and any error is met by
+ * the bufferevent's own write). */
+static size_t conn_send_now(struct conn *conn, const void *data, size_t len)
+{
+	ssize_t n;
+
+	if (conn->tls || conn->state != CONN_STATE_OPEN ||
+	    evbuffer_get_length(bufferevent_get_output(conn->bev)) > 0)
+		return 0;
+	n = send(conn->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	return n > 0 ? (size_t)n : 0;
+}
+
 void conn_write(struct conn *conn, const void *data, size_t len)
 {
+	size_t sent;
+
 	if (!conn_may_write(conn))
 		return;
-	if (bufferevent_write(conn->bev, data, len) < 0)
+	sent = conn_send_now(conn, data, len);
+	if (sent == len)
+		return;
+	if (bufferevent_write(conn->bev, (const char *)data + sent, len - sent) < 0)
 		panic("conn: bufferevent_write failed");
 	conn_after_write(conn);
 }
 
 void conn_vprintf(struct conn *conn, const char *fmt, va_list ap)
 {
+	char line[CONN_PRINTF_STACK];
+	va_list copy;
+	int n;
+
 	if (!conn_may_write(conn))
 		return;
+	va_copy(copy, ap);
+	n = vsnprintf(line, sizeof(line), fmt, copy);
+	va_end(copy);
+	if (n >= 0 && (size_t)n < sizeof(line)) {
+		conn_write(conn, line, (size_t)n);
+		return;
+	}
 	if (evbuffer_add_vprintf(bufferevent_get_output(conn->bev), fmt, ap) < 0)
 		panic("conn: evbuffer_add_vprintf failed");
 	conn_after_write(conn);
