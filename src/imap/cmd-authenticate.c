@@ -11,29 +11,25 @@
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "directory/directory.h"
+#include "mail/sasl.h"
 #include "imap/imap-private.h"
 
-/* RFC 4616 2: authzid, authcid and passwd, each at most 255 octets of
- * UTF-8; we allow the directory's password limit. */
-#define AUTH_DECODED_MAX (PASSWORD_MAX + 2 * 256 + 2)
+#define AUTH_DECODED_MAX SASL_PLAIN_DECODED_MAX(PASSWORD_MAX)
 
-/* auth_plain - [authzid] NUL authcid NUL passwd; no account acts for
- * another: authzid is empty or the authcid. */
-static void auth_plain(struct imap_cmd *cmd, const unsigned char *msg, size_t len)
+/* auth_plain - the decoded PLAIN message (mail/sasl.h). */
+static void auth_plain(struct imap_cmd *cmd, const char *msg, size_t len)
 {
-	const unsigned char *nul1 = memchr(msg, '\0', len), *nul2;
+	const char *authcid, *passwd;
 
-	if (nul1 == NULL ||
-	    (nul2 = memchr(nul1 + 1, '\0', len - (size_t)(nul1 + 1 - msg))) == NULL ||
-	    memchr(nul2 + 1, '\0', len - (size_t)(nul2 + 1 - msg)) != NULL) {
+	switch (sasl_plain_split(msg, len, &authcid, &passwd)) {
+	case SASL_PLAIN_SYNTAX:
 		imap_cmd_bad(cmd, "Invalid PLAIN authentication data");
 		return;
-	}
-	const char *authzid = (const char *)msg, *authcid = (const char *)nul1 + 1;
-	const char *passwd = (const char *)nul2 + 1;
-	if (authzid[0] != '\0' && strcmp(authzid, authcid) != 0) {
+	case SASL_PLAIN_PROXY:
 		imap_cmd_refuse(cmd, "policy.auth-failed", "authzid differs from authcid");
 		return;
+	case SASL_PLAIN_OK:
+		break;
 	}
 	if (authcid[0] == '\0') {
 		imap_cmd_reason(cmd, "policy.auth-failed", NULL);
@@ -48,10 +44,10 @@ static void auth_response(struct imap_cmd *cmd, const char *text, size_t len)
 	struct buf msg;
 
 	buf_init(&msg, AUTH_DECODED_MAX);
-	if (!(len == 1 && text[0] == '=') && (len == 0 || base64_decode(text, len, &msg) < 0))
+	if (sasl_decode(text, len, &msg) < 0)
 		imap_cmd_bad(cmd, "Invalid base64 in the authentication response");
 	else
-		auth_plain(cmd, (const unsigned char *)(msg.len > 0 ? msg.data : ""), msg.len);
+		auth_plain(cmd, msg.len > 0 ? msg.data : "", msg.len);
 	if (msg.data != NULL)
 		explicit_bzero(msg.data, msg.cap);
 	buf_release(&msg);

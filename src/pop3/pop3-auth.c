@@ -35,6 +35,7 @@
 #include "directory/auth-check.h"
 #include "directory/policy.h"
 #include "directory/screen.h"
+#include "mail/sasl.h"
 #include "pop3/pop3-private.h"
 
 #include <event2/event.h>
@@ -52,22 +53,20 @@ static void auth_end(struct pop3_session *s)
 		pop3_set_state(s, POP3_STATE_AUTHORIZATION);
 }
 
-/* auth_plain - RFC 4616 2: [authzid] NUL authcid NUL passwd. One account
- * may not act for another: authzid is empty or the authcid. */
+/* auth_plain - the decoded PLAIN message (mail/sasl.h). */
 static void auth_plain(struct pop3_session *s, const char *msg, size_t len)
 {
-	const char *nul1 = memchr(msg, '\0', len), *nul2, *authcid, *passwd;
+	const char *authcid, *passwd;
 
-	if (nul1 == NULL || (nul2 = memchr(nul1 + 1, '\0', len - (size_t)(nul1 + 1 - msg))) == NULL ||
-	    memchr(nul2 + 1, '\0', len - (size_t)(nul2 + 1 - msg)) != NULL) {
+	switch (sasl_plain_split(msg, len, &authcid, &passwd)) {
+	case SASL_PLAIN_SYNTAX:
 		pop3_err(s, "pop3.auth-syntax", NULL, true);
 		return;
-	}
-	authcid = nul1 + 1;
-	passwd = nul2 + 1;
-	if (msg[0] != '\0' && strcmp(msg, authcid) != 0) {
+	case SASL_PLAIN_PROXY:
 		pop3_refuse(s, "policy.auth-failed", NULL, "authzid differs from authcid");
 		return;
+	case SASL_PLAIN_OK:
+		break;
 	}
 	pop3_login(s, authcid, passwd);
 }
@@ -79,7 +78,7 @@ static void auth_decode_and_login(struct pop3_session *s, const char *text, size
 
 	auth_end(s);
 	buf_init(&msg, POP3_SASL_DECODED_MAX);
-	if (!(len == 1 && text[0] == '=') && (len == 0 || base64_decode(text, len, &msg) < 0))
+	if (sasl_decode(text, len, &msg) < 0)
 		pop3_err(s, "pop3.auth-syntax", NULL, true);
 	else
 		auth_plain(s, msg.len > 0 ? msg.data : "", msg.len);

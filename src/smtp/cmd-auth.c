@@ -30,13 +30,12 @@
 #include "directory/auth-check.h"
 #include "directory/policy.h"
 #include "directory/screen.h"
+#include "mail/sasl.h"
 #include "smtp/smtp-private.h"
 
 #include <event2/event.h>
 
-/* RFC 4616 2: authzid, authcid and passwd are each at most 255 octets
- * of UTF-8; we allow the directory's password limit. */
-#define AUTH_DECODED_MAX (PASSWORD_MAX + 2 * 256 + 2)
+#define AUTH_DECODED_MAX SASL_PLAIN_DECODED_MAX(PASSWORD_MAX)
 
 enum auth_mech {
 	AUTH_MECH_NONE,
@@ -81,25 +80,22 @@ static void auth_end(struct smtp_session *s)
 		smtp_set_state(s, SMTP_STATE_READY);
 }
 
-/* auth_plain - RFC 4616 2: [authzid] NUL authcid NUL passwd. We do not
- * let one account act for another: authzid is empty or the authcid. */
+/* auth_plain - the decoded PLAIN message (mail/sasl.h). */
 static void auth_plain(struct smtp_session *s, const unsigned char *msg, size_t len)
 {
-	const char *authzid = (const char *)msg, *authcid, *passwd;
-	const unsigned char *nul1 = memchr(msg, '\0', len), *nul2;
+	const char *authcid, *passwd;
 
-	if (nul1 == NULL || (nul2 = memchr(nul1 + 1, '\0', len - (size_t)(nul1 + 1 - msg))) == NULL ||
-	    memchr(nul2 + 1, '\0', len - (size_t)(nul2 + 1 - msg)) != NULL) {
+	switch (sasl_plain_split((const char *)msg, len, &authcid, &passwd)) {
+	case SASL_PLAIN_SYNTAX:
 		auth_end(s);
 		smtp_reply_reason(s, "smtp.auth-syntax", NULL);
 		return;
-	}
-	authcid = (const char *)nul1 + 1;
-	passwd = (const char *)nul2 + 1;
-	if (authzid[0] != '\0' && strcmp(authzid, authcid) != 0) {
+	case SASL_PLAIN_PROXY:
 		auth_end(s);
 		smtp_refuse(s, "policy.auth-failed", NULL, "authzid differs from authcid");
 		return;
+	case SASL_PLAIN_OK:
+		break;
 	}
 	auth_verify(s, authcid, passwd);
 }
@@ -149,7 +145,7 @@ static void auth_decode_and_respond(struct smtp_session *s, const char *text, si
 	struct buf msg;
 
 	buf_init(&msg, AUTH_DECODED_MAX);
-	if (!(len == 1 && text[0] == '=') && (len == 0 || base64_decode(text, len, &msg) < 0)) {
+	if (sasl_decode(text, len, &msg) < 0) {
 		auth_end(s);
 		smtp_reply_reason(s, "smtp.auth-syntax", NULL);
 	} else {
