@@ -401,15 +401,43 @@ static void smtp_delivery_record(struct db *db, const struct smtp_delivery *d)
 				      "state=queued");
 }
 
-/* smtp_batch_done - on the loop: answer every client of the batch first
- * (the copies are already durable; the answers should not wait for
- * bookkeeping), then journal the whole batch in one transaction. A crash
- * between the two loses journal rows, never mail. */
-static void smtp_batch_done(uint64_t id, void *arg)
+/* smtp_batch_journal_run - on a worker, after the answers: the batch's
+ * journal rows in one transaction (DESIGN.md: SQLite writes stay off the
+ * loop). A crash before it commits loses journal rows, never mail. */
+static void smtp_batch_journal_run(void *arg)
+{
+	struct smtp_batch *b = arg;
+	struct db *db = dbpool_get();
+
+	if (db == NULL)
+		return;
+	bool in_tx = db_begin(db) == 0;
+	for (struct smtp_delivery *d = b->list; d != NULL; d = d->next)
+		smtp_delivery_record(db, d);
+	if (in_tx && db_commit(db) < 0) {
+		log_warn("smtp journal: could not commit a batch of %zu deliveries", b->count);
+		db_rollback(db);
+	}
+}
+
+static void smtp_batch_free(uint64_t id, void *arg)
 {
 	struct smtp_batch *b = arg;
 	struct smtp_delivery *next;
-	struct db *db = dbpool_get();
+
+	for (struct smtp_delivery *d = b->list; d != NULL; d = next) {
+		next = d->next;
+		smtp_delivery_free(d);
+	}
+	free(b);
+}
+
+/* smtp_batch_done - on the loop: answer every client of the batch (the
+ * copies are durable; bookkeeping need not delay the answers), free the
+ * batch's slot, then hand the journal rows to a worker. */
+static void smtp_batch_done(uint64_t id, void *arg)
+{
+	struct smtp_batch *b = arg;
 	bool kick = false;
 
 	for (struct smtp_delivery *d = b->list; d != NULL; d = d->next) {
@@ -418,20 +446,9 @@ static void smtp_batch_done(uint64_t id, void *arg)
 	}
 	if (kick)
 		qmgr_kick(); /* send now rather than at the queue manager's next tick */
-	bool in_tx = db != NULL && db_begin(db) == 0;
-	for (struct smtp_delivery *d = b->list; d != NULL; d = next) {
-		next = d->next;
-		if (db != NULL)
-			smtp_delivery_record(db, d);
-		smtp_delivery_free(d);
-	}
-	if (in_tx && db_commit(db) < 0) {
-		log_warn("smtp journal: could not commit a batch of %zu deliveries", b->count);
-		db_rollback(db);
-	}
-	free(b);
 	smtp_batches_running--;
 	smtp_batch_kick();
+	worker_submit(smtp_batch_journal_run, smtp_batch_free, 0, b);
 }
 
 /* smtp_batch_kick - start a batch with everything waiting, when a slot

@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import ssl
 import smtplib
+import time
 import uuid
 
 import pytest
@@ -62,15 +63,22 @@ class Mail:
             c.row_factory = sqlite3.Row
             return [dict(r) for r in c.execute("SELECT * FROM queue ORDER BY id")]
 
-    def journal(self, reason_prefix=None, service=None):
+    def journal(self, reason_prefix=None, service=None, at_least=0):
+        """Journal rows; with at_least, waits (up to 10 s) for that many:
+        a delivery's rows are written by a worker just after the 250."""
         args = ["log", "--json"]
         if reason_prefix:
             args += ["--reason", reason_prefix]
         if service:
             args += ["--service", service]
-        r = run_postino(self.bin, args, data=self.dd.path)
-        assert r.returncode == 0, r.stderr
-        return json.loads(r.stdout)
+        deadline = time.monotonic() + 10
+        while True:
+            r = run_postino(self.bin, args, data=self.dd.path)
+            assert r.returncode == 0, r.stderr
+            rows = json.loads(r.stdout)
+            if len(rows) >= at_least or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.05)
 
     def tls_context(self):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)

@@ -74,7 +74,7 @@ def test_many_local_recipients_stored_once_each(mail):
     for addr in (ALICE, BOB, CAROL):
         msgs = mail.messages(addr)
         assert len(msgs) == 1 and token.encode() in msgs[0], addr
-    rows = mail.journal("smtp.accepted")
+    rows = mail.journal("smtp.accepted", at_least=1)
     assert len(rows) == 1 and "nrcpt=4" in rows[0]["detail"]
 
 
@@ -162,7 +162,7 @@ def test_submission_starttls_auth_plain_local_and_remote(mail):
         data = f.read()
     assert token.encode() in data and data.startswith(b"Received: ")
     assert os.listdir(os.path.join(mail.dd.path, "queue", "tmp")) == []
-    assert [r["reason"] for r in mail.journal("smtp.queued")] == ["smtp.queued"]
+    assert [r["reason"] for r in mail.journal("smtp.queued", at_least=1)] == ["smtp.queued"]
     with mail.db() as c:
         sent = c.execute("SELECT account, recipients FROM send_log").fetchall()
     assert sent == [(ALICE, 2)]
@@ -323,7 +323,7 @@ def test_disabled_recipient(mail):
         t = refused(ei, 550, "5.2.1")
         assert "left-the-company" not in t
     assert mail.maildir(BOB) == []
-    rows = mail.journal("deliver.disabled")
+    rows = mail.journal("deliver.disabled", at_least=1)
     assert rows and rows[-1]["account"] == BOB
 
 
@@ -413,7 +413,7 @@ def test_forward_without_copy(mail):
         s.sendmail("x@remote.test", [ALICE], text)
     assert mail.maildir(ALICE) == []
     assert [r["recipient"] for r in mail.queue_rows()] == ["alice@elsewhere.test"]
-    assert mail.journal("deliver.forward-no-copy")
+    assert mail.journal("deliver.forward-no-copy", at_least=1)
 
 
 @pytest.mark.parametrize("kind", ["received", "delivered-to"])
@@ -448,12 +448,12 @@ def test_journal_records_accept_and_refusals(mail):
         s.sendmail("x@remote.test", [ALICE], text)
         with pytest.raises(smtplib.SMTPRecipientsRefused):
             s.sendmail("x@remote.test", ["ghost@example.test"], text)
-    acc = mail.journal("smtp.accepted")[-1]
+    acc = mail.journal("smtp.accepted", at_least=1)[-1]
     assert acc["service"] == "smtp" and acc["msgid"] == "<%s@test>" % token
     assert acc["queueid"] and acc["sid"] and acc["ip"] == "127.0.0.1"
     ref = mail.journal("policy.unknown-recipient")[-1]
     assert ref["account"] == "ghost@example.test" and ref["decision"] == "refuse"
-    dl = mail.journal("deliver.ok")[-1]
+    dl = mail.journal("deliver.ok", at_least=1)[-1]
     assert dl["account"] == ALICE and dl["msgid"] == acc["msgid"]
 
 

@@ -398,6 +398,7 @@ def test_forward_without_a_copy(mail):
     mail.cli("user", "set", ALICE, "forward=bob@example.test", "forward-keep-copy=no")
     assert send_mx(mail, ALICE)[0] == 250
     assert mail.maildir(ALICE) == [] and len(mail.maildir(BOB)) == 1
+    mail.journal("deliver.forward-no-copy", at_least=1)  # written just after the 250
     report = why(mail, ALICE)
     v = report["verdicts"]["receive"]
     assert v["ok"] and v["status"] == "note" and "forward" in v["notes"]
