@@ -174,7 +174,9 @@ def warm_up(srv, args, idle_users):
     """Build both servers' indexes and caches; returns first-SELECT and
     first-SEARCH times and what the big INBOX looks like."""
     w = {}
-    c = SyncImap(srv.imaps_port)
+    # the first SELECT builds the index of the whole mailbox: allow about
+    # 6 ms a message for it (a 100,000-message mailbox takes minutes)
+    c = SyncImap(srv.imaps_port, timeout=max(STEP_TIMEOUT, args.messages * 0.006))
     try:
         w["tls"] = c.tls()
         login(c, BIG_USER)

@@ -196,6 +196,7 @@ class SyncImap:
     are read and counted, not kept)."""
 
     def __init__(self, port, timeout=STEP_TIMEOUT, ctx=None):
+        self.timeout = timeout
         raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         try:
             self.sock = (ctx or client_context()).wrap_socket(raw)
@@ -215,7 +216,7 @@ class SyncImap:
         try:
             data = self.sock.recv(1 << 18)
         except socket.timeout:
-            raise ImapError("timed out after %ds waiting for the server" % STEP_TIMEOUT)
+            raise ImapError("timed out after %ds waiting for the server" % self.timeout)
         if not data:
             raise ImapError("connection closed by the server")
         if self.pos:

@@ -533,6 +533,52 @@ static void free_text(struct skey *k)
 	k->uids = NULL;
 }
 
+/* required_text - a TEXT key every match must satisfy (the program is
+ * that key, or an AND with it among its terms), or NULL. */
+static const struct skey *required_text(const struct skey *k)
+{
+	if (k->type == SK_TEXT)
+		return k;
+	if (k->type != SK_AND)
+		return NULL;
+	for (unsigned i = 0; i < k->kid_count; i++) {
+		if (k->kids[i]->type == SK_TEXT)
+			return k->kids[i];
+	}
+	return NULL;
+}
+
+/* candidate_ranges - the UIDs of a required TEXT key as ranges, so only
+ * those rows are read ("UNSEEN TEXT foo" reads the few messages with
+ * foo, not the whole mailbox). NULL with *count_r 0: read every row. */
+static struct index_uid_range *candidate_ranges(const struct skey *root, size_t *count_r,
+						bool *none_r)
+{
+	const struct skey *t = required_text(root);
+	struct index_uid_range *r;
+	size_t n = 0;
+
+	*count_r = 0;
+	*none_r = false;
+	if (t == NULL)
+		return NULL;
+	if (t->uid_count == 0) {
+		*none_r = true;
+		return NULL;
+	}
+	r = xreallocarray(NULL, t->uid_count, sizeof(*r));
+	for (size_t i = 0; i < t->uid_count; i++) {
+		if (n > 0 && r[n - 1].last + 1 == t->uids[i]) {
+			r[n - 1].last = t->uids[i];
+			continue;
+		}
+		r[n].first = r[n].last = t->uids[i];
+		n++;
+	}
+	*count_r = n;
+	return r;
+}
+
 /* load_messages - the view's messages with what the keys read. */
 static int load_messages(struct search_job *j, struct index *index, struct search_msg **msgs_r,
 			 size_t *count_r)
@@ -540,10 +586,20 @@ static int load_messages(struct search_job *j, struct index *index, struct searc
 	struct search_msg *msgs = xcalloc(j->view_count + 1, sizeof(*msgs));
 	struct index_iter *iter;
 	struct index_message m;
-	size_t n = 0;
+	struct index_uid_range *ranges;
+	size_t n = 0, nranges;
+	bool none;
 	int ret;
 
-	if (index_iter_init(index, j->mailbox_id, NULL, 0, false, &iter) < 0) {
+	ranges = candidate_ranges(j->root, &nranges, &none);
+	if (none) {
+		*msgs_r = msgs;
+		*count_r = 0;
+		return 0;
+	}
+	ret = index_iter_init(index, j->mailbox_id, ranges, nranges, false, &iter);
+	free(ranges);
+	if (ret < 0) {
 		free(msgs);
 		return -1;
 	}
@@ -565,12 +621,58 @@ static int load_messages(struct search_job *j, struct index *index, struct searc
 	return ret < 0 ? -1 : 0;
 }
 
+/* uid_only - whether the program reads nothing but the UID (TEXT is
+ * answered by the full-text index as a UID list): such a search runs
+ * over the view's UIDs without reading every message's row, so SEARCH
+ * TEXT costs the same on 1,000 messages as on 100,000. */
+static bool uid_only(const struct skey *k)
+{
+	switch (k->type) {
+	case SK_ALL:
+	case SK_NONE:
+	case SK_SET:
+	case SK_TEXT:
+		return true;
+	case SK_NOT:
+	case SK_OR:
+	case SK_AND:
+		for (unsigned i = 0; i < k->kid_count; i++) {
+			if (!uid_only(k->kids[i]))
+				return false;
+		}
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void search_run_uids(struct search_job *j, struct index *index)
+{
+	j->result = xmalloc((j->view_count + 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < j->view_count; i++) {
+		struct search_msg m = { .uid = j->view[i], .sent = -1 };
+		if (eval(j, index, j->root, &m))
+			j->result[j->result_count++] = m.uid;
+	}
+}
+
 static void search_run(struct imap_job *job)
 {
 	struct search_job *j = (struct search_job *)job;
 	struct search_msg *msgs = NULL;
 	size_t count = 0;
 
+	if (!j->uses_modseq && uid_only(j->root)) {
+		if (prepare_text(j, job->index, j->root) < 0) {
+			j->ret = -1;
+			j->error.reason = "store.io-error";
+			(void)snprintf(j->error.text, sizeof(j->error.text), "search failed");
+		} else {
+			search_run_uids(j, job->index);
+		}
+		free_text(j->root);
+		return;
+	}
 	if (prepare_text(j, job->index, j->root) < 0 ||
 	    load_messages(j, job->index, &msgs, &count) < 0) {
 		j->ret = -1;

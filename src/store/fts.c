@@ -123,6 +123,13 @@ static char *like_pattern(const char *term)
 	return s;
 }
 
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 int fts_search(struct index *index, int64_t mailbox_id, enum fts_field field, const char *term,
 	       uint32_t **uids_r, size_t *count_r)
 {
@@ -155,10 +162,13 @@ int fts_search(struct index *index, int64_t mailbox_id, enum fts_field field, co
 	}
 	if (trigram) {
 		arg = match_query(fts_fields[f].columns, term);
-		/* the MATCH first, once: joined the other way round SQLite
-		 * would run it again for every message of the mailbox */
-		sql = xstrdup("SELECT uid FROM messages WHERE mailbox_id = ?2 AND id IN"
-			      " (SELECT rowid FROM fts WHERE fts MATCH ?1) ORDER BY uid");
+		/* the MATCH drives, once (CROSS JOIN keeps SQLite from
+		 * turning it round): each match is one primary-key lookup, so
+		 * a rare word costs the same in a mailbox of any size; the
+		 * UIDs are sorted below, cheaper than SQLite's temp b-tree */
+		sql = xstrdup("SELECT m.uid FROM (SELECT rowid AS id FROM fts WHERE fts MATCH ?1)"
+			      " AS f CROSS JOIN messages AS m ON m.id = f.id"
+			      " WHERE m.mailbox_id = ?2");
 	} else {
 		arg = like_pattern(term);
 		sql = xasprintf("SELECT m.uid FROM messages m JOIN fts ON fts.rowid = m.id"
@@ -184,6 +194,8 @@ int fts_search(struct index *index, int64_t mailbox_id, enum fts_field field, co
 		free(uids);
 		return -1;
 	}
+	if (trigram && n > 1)
+		qsort(uids, n, sizeof(*uids), uid_cmp);
 	*uids_r = uids;
 	*count_r = n;
 	return 0;

@@ -138,3 +138,28 @@ def test_flood_indexed_after_select_without_search(imail):
     assert wait_indexed(imail, 155) == (155, 155)
     assert search(r, "BODY " + more[4]) == [155]
     r.close()
+
+
+def test_text_combined_with_other_keys(imail):
+    """A TEXT key answered from the index alone (only UIDs read), and one
+    that restricts which rows the other keys read: both give exactly what
+    evaluating every message would."""
+    tokens = deliver_many(imail, 30)
+    r = imail.raw(login=True)
+    assert r.cmd("SELECT INBOX")[0].startswith("OK")
+    assert wait_indexed(imail, 30) == (30, 30)
+    # subjects are "flood 0".."flood 29" on UIDs 1..30; 3 and 5 are seen,
+    # 11 deleted
+    assert r.cmd("UID STORE 3,5,11 +FLAGS (\\Seen)")[0].startswith("OK")
+    assert r.cmd("UID STORE 11 +FLAGS (\\Deleted)")[0].startswith("OK")
+    assert search(r, "TEXT tok0000") == list(range(1, 11))
+    assert search(r, "UNSEEN TEXT tok0000") == [1, 2, 4, 6, 7, 8, 9, 10]
+    assert search(r, "SEEN TEXT tok0000") == [3, 5]
+    assert search(r, "UNDELETED SUBJECT \"flood 1\"") == [2] + list(range(12, 21))
+    assert search(r, "DELETED SUBJECT \"flood 1\"") == [11]
+    assert search(r, "NOT TEXT tok0000") == list(range(11, 31))
+    assert search(r, "OR BODY %s BODY %s" % (tokens[4], tokens[25])) == [5, 26]
+    assert search(r, "UID 20:* TEXT tok0002") == list(range(21, 31))
+    assert search(r, "SEEN TEXT nosuchwordanywhere") == []
+    assert search(r, "1:5 SUBJECT flood") == [1, 2, 3, 4, 5]
+    r.close()
