@@ -209,6 +209,10 @@ static const struct config_key keys[] = {
 	  .offset = OFF(imap_max_connections_per_user), .min = 1, .max = 10000, .reloadable = true,
 	  .comment = "IMAP sessions one account may have open at once (phones, laptops, "
 		     "webmail)" },
+	{ .key = "imap.search-time-limit", .type = CONFIG_TYPE_UINT, .def = "15000",
+	  .offset = OFF(imap_search_time_limit), .min = 1, .max = 600000, .reloadable = true,
+	  .comment = "milliseconds a full-text SEARCH may run before it is stopped with NO [LIMIT] "
+		     "(a worker is not held by one pathological term)" },
 	/* ---- outbound queue (src/queue/qmgr*.c, issue 5) ---- */
 	{ .key = "queue.retry-schedule", .type = CONFIG_TYPE_STRING, .def = "5m,10m,20m,40m,1h,2h,4h",
 	  .offset = OFF(queue_retry_schedule), .reloadable = true,

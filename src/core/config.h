@@ -73,6 +73,7 @@ struct config {
 	uint64_t imap_login_timeout;      /* seconds before login */
 	uint64_t imap_idle_timeout;       /* seconds once logged in, IDLE included */
 	uint64_t imap_max_connections_per_user;
+	uint64_t imap_search_time_limit;  /* ms for one full-text query */
 	/* queue.*, outbound.*, relay.* (src/queue/qmgr*.c) */
 	char *queue_retry_schedule;       /* "5m,10m,..." */
 	uint64_t queue_max_lifetime;      /* seconds */

@@ -753,6 +753,15 @@ static const struct reason reasons[] = {
 			 "at once.",
 	  .fix = "Find the client with many connections (postino log --account ADDR --service "
 		 "imap), or raise imap.max-connections-per-user." },
+	{ .code = "imap.search-too-expensive", .imap = "LIMIT",
+	  .text = "Search too expensive: use a longer or more specific term",
+	  .explanation = "A full-text SEARCH ran for imap.search-time-limit (15 s by default) and "
+			 "was stopped: its term is made "
+			 "of letter groups that occur thousands of times in these messages (a run "
+			 "of one character, for instance), so answering it means reading most of "
+			 "the index. The session goes on.",
+	  .fix = "Search for a word that is rarer in the mailbox; an administrator may raise "
+		 "imap.search-time-limit." },
 	{ .code = "imap.too-many-errors", .imap = "CLIENTBUG",
 	  .text = "Too many invalid IMAP commands",
 	  .explanation = "The client sent 20 invalid commands in one session; the server closed "

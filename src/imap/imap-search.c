@@ -98,6 +98,7 @@ struct search_job {
 	struct pool *pool;
 	struct skey *root;
 	int64_t mailbox_id;
+	uint64_t time_limit_ms; /* imap.search-time-limit, copied for the worker */
 	uint32_t *view;      /* the client's UIDs, ascending */
 	size_t view_count;
 	bool uses_modseq;
@@ -513,16 +514,19 @@ static bool eval(struct search_job *j, struct index *index, const struct skey *k
 	return false;
 }
 
-/* prepare_text - one FTS query per text key. */
+/* prepare_text - one FTS query per text key; -1 or
+ * FTS_SEARCH_TOO_EXPENSIVE as fts_search. */
 static int prepare_text(struct search_job *j, struct index *index, struct skey *k)
 {
 	for (unsigned i = 0; i < k->kid_count; i++) {
-		if (prepare_text(j, index, k->kids[i]) < 0)
-			return -1;
+		int ret = prepare_text(j, index, k->kids[i]);
+		if (ret < 0)
+			return ret;
 	}
 	if (k->type != SK_TEXT)
 		return 0;
-	return fts_search(index, j->mailbox_id, k->field, k->str, &k->uids, &k->uid_count);
+	return fts_search_bounded(index, j->mailbox_id, k->field, k->str, j->time_limit_ms,
+				  &k->uids, &k->uid_count);
 }
 
 static void free_text(struct skey *k)
@@ -661,23 +665,24 @@ static void search_run(struct imap_job *job)
 	struct search_job *j = (struct search_job *)job;
 	struct search_msg *msgs = NULL;
 	size_t count = 0;
+	int ret = prepare_text(j, job->index, j->root);
 
-	if (!j->uses_modseq && uid_only(j->root)) {
-		if (prepare_text(j, job->index, j->root) < 0) {
-			j->ret = -1;
-			j->error.reason = "store.io-error";
-			(void)snprintf(j->error.text, sizeof(j->error.text), "search failed");
-		} else {
-			search_run_uids(j, job->index);
-		}
+	if (ret == 0 && !j->uses_modseq && uid_only(j->root)) {
+		search_run_uids(j, job->index);
 		free_text(j->root);
 		return;
 	}
-	if (prepare_text(j, job->index, j->root) < 0 ||
-	    load_messages(j, job->index, &msgs, &count) < 0) {
+	if (ret < 0 || load_messages(j, job->index, &msgs, &count) < 0) {
 		j->ret = -1;
-		j->error.reason = "store.io-error";
-		(void)snprintf(j->error.text, sizeof(j->error.text), "search failed");
+		if (ret == FTS_SEARCH_TOO_EXPENSIVE) {
+			j->error.reason = "imap.search-too-expensive";
+			(void)snprintf(j->error.text, sizeof(j->error.text),
+				       "full-text search stopped after %" PRIu64 " ms",
+				       j->time_limit_ms);
+		} else {
+			j->error.reason = "store.io-error";
+			(void)snprintf(j->error.text, sizeof(j->error.text), "search failed");
+		}
 		free_text(j->root);
 		if (msgs != NULL) {
 			for (size_t i = 0; i < count; i++)
@@ -886,6 +891,7 @@ void imap_search_start(struct imap_cmd *cmd)
 		goto bad;
 	j->root = root;
 	j->uses_modseq = p.uses_modseq;
+	j->time_limit_ms = cmd->s->cfg->imap_search_time_limit;
 	if (p.uses_modseq)
 		s->enabled |= IMAP_FEATURE_CONDSTORE;
 	j->mailbox_id = s->sel->id;

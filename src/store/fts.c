@@ -14,6 +14,7 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/time.h"
 #include "core/db.h"
 #include "store/fts-private.h"
 #include "store/fts.h"
@@ -67,6 +68,9 @@ int fts_update(struct index *index, int64_t mailbox_id, unsigned max, unsigned *
 
 /* utf8_chars - characters, not octets: the trigram tokenizer counts
  * characters. */
+/* How many SQLite VM steps between looks at the clock. */
+#define FTS_PROGRESS_OPS 1000
+
 static size_t utf8_chars(const char *s)
 {
 	size_t n = 0;
@@ -123,6 +127,13 @@ static char *like_pattern(const char *term)
 	return s;
 }
 
+/* fts_deadline_passed - SQLite's progress handler: nonzero stops the
+ * statement (SQLITE_INTERRUPT). */
+static int fts_deadline_passed(void *arg)
+{
+	return time_monotonic_ms() > *(const uint64_t *)arg;
+}
+
 static int uid_cmp(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -132,6 +143,13 @@ static int uid_cmp(const void *a, const void *b)
 
 int fts_search(struct index *index, int64_t mailbox_id, enum fts_field field, const char *term,
 	       uint32_t **uids_r, size_t *count_r)
+{
+	return fts_search_bounded(index, mailbox_id, field, term, FTS_SEARCH_MAX_MS, uids_r,
+				  count_r);
+}
+
+int fts_search_bounded(struct index *index, int64_t mailbox_id, enum fts_field field,
+		       const char *term, uint64_t max_ms, uint32_t **uids_r, size_t *count_r)
 {
 	size_t f, n = 0, alloc = 0;
 	uint32_t *uids = NULL;
@@ -180,6 +198,10 @@ int fts_search(struct index *index, int64_t mailbox_id, enum fts_field field, co
 	else
 		sqlite3_bind_text(st, 3, arg, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, mailbox_id);
+	uint64_t deadline = time_monotonic_ms() + max_ms;
+	if (max_ms > 0)
+		sqlite3_progress_handler(index->db->sql, FTS_PROGRESS_OPS, fts_deadline_passed,
+					 &deadline);
 	while ((rc = index_step(index, st)) == SQLITE_ROW) {
 		if (n == alloc) {
 			alloc = alloc < 64 ? 64 : alloc * 2;
@@ -187,9 +209,16 @@ int fts_search(struct index *index, int64_t mailbox_id, enum fts_field field, co
 		}
 		uids[n++] = (uint32_t)sqlite3_column_int64(st, 0);
 	}
+	sqlite3_progress_handler(index->db->sql, 0, NULL, NULL);
 	sqlite3_finalize(st);
 	free(arg);
 	free(sql);
+	if (rc == SQLITE_INTERRUPT) {
+		log_warn("fts: a search for %zu characters stopped after %" PRIu64 " ms",
+			 strlen(term), max_ms);
+		free(uids);
+		return FTS_SEARCH_TOO_EXPENSIVE;
+	}
 	if (rc != SQLITE_DONE) {
 		free(uids);
 		return -1;

@@ -60,11 +60,23 @@ enum fts_field {
 int fts_update(struct index *index, int64_t mailbox_id, unsigned max, unsigned *done_r)
 	ATTR_NODISCARD;
 
+/* A full-text query may run this long on its worker by default (a term
+ * made of a trigram found thousands of times in every message, such as a
+ * run of one letter, reads enormous position lists); past it the query
+ * stops. imap.search-time-limit sets it for IMAP. */
+#define FTS_SEARCH_MAX_MS 15000
+#define FTS_SEARCH_TOO_EXPENSIVE (-2)
+
 /* fts_search - the UIDs (ascending, xmalloc'd, NULL when none) of the
  * mailbox's messages whose field contains term (UTF-8). An empty term
- * matches every message. */
+ * matches every message. -1 on error, FTS_SEARCH_TOO_EXPENSIVE when the
+ * query ran past FTS_SEARCH_MAX_MS. */
 int fts_search(struct index *index, int64_t mailbox_id, enum fts_field field, const char *term,
 	       uint32_t **uids_r, size_t *count_r) ATTR_NODISCARD;
+/* fts_search_bounded - the same, stopped after max_ms (0: never). */
+int fts_search_bounded(struct index *index, int64_t mailbox_id, enum fts_field field,
+		       const char *term, uint64_t max_ms, uint32_t **uids_r,
+		       size_t *count_r) ATTR_NODISCARD;
 
 /* ---- fts-bg.c: the background indexer ---- */
 

@@ -11,7 +11,7 @@ import smtplib
 import sqlite3
 import time
 
-from imap_helpers import ALICE, TIMEOUT, imail, message  # noqa: F401
+from imap_helpers import ALICE, TIMEOUT, imail, make_imap_mail, message  # noqa: F401
 
 WAIT = 30.0   # a generous bound for a few hundred small messages
 
@@ -162,4 +162,29 @@ def test_text_combined_with_other_keys(imail):
     assert search(r, "UID 20:* TEXT tok0002") == list(range(21, 31))
     assert search(r, "SEEN TEXT nosuchwordanywhere") == []
     assert search(r, "1:5 SUBJECT flood") == [1, 2, 3, 4, 5]
+    r.close()
+
+
+def test_search_past_its_time_limit_is_stopped(postino_bin, make_datadir, start_server):
+    """A full-text term whose letter groups occur thousands of times in
+    every message (a run of one letter) would hold a worker for a long
+    time: past imap.search-time-limit it is stopped with NO [LIMIT], the
+    refusal is journalled, and the session goes on."""
+    im = make_imap_mail(postino_bin, make_datadir, start_server,
+                        sets={"imap.search-time-limit": "1"})
+    with im.smtp() as s:
+        for i in range(300):
+            text, _ = message(subject="filler %d" % i,
+                              body=("x" * 76 + "\r\n") * 60 + "mark%03d\r\n" % i)
+            s.sendmail("sender@remote.test", [ALICE], text)
+    r = im.raw(login=True)
+    assert r.cmd("SELECT INBOX")[0].startswith("OK")
+    assert wait_indexed(im, 300) == (300, 300)
+    res, u = r.cmd("UID SEARCH TEXT " + "x" * 40)
+    assert res.startswith("NO [LIMIT] Search too expensive"), (res, u)
+    # the session goes on, and searches that do not need the index do too
+    assert r.cmd("NOOP")[0].startswith("OK")
+    assert search(r, "UID 1:5") == [1, 2, 3, 4, 5]
+    rows = [x for x in im.journal("imap.search-too-expensive") if x["decision"] == "refuse"]
+    assert rows and rows[-1]["account"] == ALICE
     r.close()
