@@ -636,6 +636,27 @@ class Postino(Instance):
 
 # ------------------------------------------------------------------- report
 
+def add_common_args(p, budget, nice, budget_help, strict_help):
+    """The options every bench part shares (bench/run, imap.py,
+    outbound.py): where and how long it runs, and what it writes."""
+    p.add_argument("--postino-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra `postino init --set` (repeatable)")
+    p.add_argument("--tmpdir", default=os.environ.get("BENCH_TMPDIR", "/var/tmp"),
+                   help="where the servers' directories go (default /var/tmp)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    p.add_argument("--budget", type=float, default=budget,
+                   help="%s (default %d)" % (budget_help, budget))
+    p.add_argument("--wait-quiet", type=float, default=60, metavar="SECONDS",
+                   help="wait up to this long for other CPU load to settle (default 60)")
+    p.add_argument("--nice", type=int, default=nice,
+                   help="scheduling priority of the harness, the servers and the load "
+                        "clients (default %d, 0 = leave as is)" % nice)
+    p.add_argument("--strict", action="store_true", help=strict_help)
+    p.add_argument("--write-results", action="store_true",
+                   help="rewrite bench/RESULTS.md even for a partial run")
+    p.add_argument("--no-results", action="store_true", help="do not touch bench/RESULTS.md")
+
+
 def machine_facts(tmp_parent, servers):
     """Lines for RESULTS.md: CPU, memory, OS, the file system the servers'
     directories are on, and each server's describe()."""

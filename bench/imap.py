@@ -606,17 +606,8 @@ def parse_args(argv):
     p.add_argument("--quick", action="store_true",
                    help="smoke test: 1,000 messages, 100 and 500 idle connections, 2 and 4 "
                         "workers for 5 s, results not written")
-    p.add_argument("--postino-set", action="append", default=[], metavar="KEY=VALUE",
-                   help="extra `postino init --set` (repeatable)")
-    p.add_argument("--tmpdir", default=os.environ.get("BENCH_TMPDIR", "/var/tmp"))
-    p.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    p.add_argument("--budget", type=float, default=BUDGET,
-                   help="seconds for everything; later steps are skipped (default %d)" % BUDGET)
-    p.add_argument("--wait-quiet", type=float, default=60, metavar="SECONDS")
-    p.add_argument("--nice", type=int, default=NICE)
-    p.add_argument("--strict", action="store_true", help="exit 1 when postino fails a phase")
-    p.add_argument("--write-results", action="store_true")
-    p.add_argument("--no-results", action="store_true")
+    bl.add_common_args(p, BUDGET, NICE, "seconds for everything; later steps are skipped",
+                       "exit 1 when postino fails a phase")
     a = p.parse_args(argv)
     try:
         a.idle_points = sorted({int(x) for x in a.idle_points.split(",") if x})

@@ -400,17 +400,8 @@ def parse_args(argv):
     p.add_argument("--only", choices=["postino", "postfix"], help="measure one side only")
     p.add_argument("--phases", default="relay,drain",
                    help="comma-separated: relay (end to end), drain (a full queue flushed)")
-    p.add_argument("--postino-set", action="append", default=[], metavar="KEY=VALUE",
-                   help="extra `postino init --set` (repeatable)")
-    p.add_argument("--tmpdir", default=os.environ.get("BENCH_TMPDIR", "/var/tmp"))
-    p.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    p.add_argument("--budget", type=float, default=BUDGET,
-                   help="seconds for all runs; later runs are skipped (default %d)" % BUDGET)
-    p.add_argument("--wait-quiet", type=float, default=60, metavar="SECONDS")
-    p.add_argument("--nice", type=int, default=NICE)
-    p.add_argument("--strict", action="store_true", help="exit 1 when a postino run fails")
-    p.add_argument("--write-results", action="store_true")
-    p.add_argument("--no-results", action="store_true")
+    bl.add_common_args(p, BUDGET, NICE, "seconds for all runs; later runs are skipped",
+                       "exit 1 when a postino run fails")
     a = p.parse_args(argv)
     try:
         a.sessions = [int(x) for x in a.sessions.split(",") if x]
