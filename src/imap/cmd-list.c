@@ -187,44 +187,30 @@ static bool list_known(const struct index_mailbox_info *list, size_t count, cons
 	return false;
 }
 
-/* list_virtual_parents - "a" for "a/b" when "a" is no mailbox. */
-static int list_virtual_parents(struct list_job *j, const struct index_mailbox_info *list,
-				size_t count)
+/* list_parent_line - one hierarchy level that is no mailbox (already
+ * known not to be listed): without RECURSIVEMATCH "a" of a mailbox "a/b"
+ * (\Noselect); with it, "a" of a subscribed "a/b", with CHILDINFO
+ * (RFC 5258 3), \NonExistent unless a mailbox lies below it. */
+static int list_parent_line(struct list_job *j, const struct index_mailbox_info *list,
+			    size_t count, const char *level, bool recursive)
 {
-	char **seen = NULL;
-	size_t nseen = 0;
-	int ret = 0;
+	bool real = false;
 
-	for (size_t i = 0; i < count && ret == 0; i++) {
-		const char *name = list[i].name;
-		if (list[i].nonexistent)
-			continue;
-		for (const char *p = strchr(name, '/'); p != NULL && ret == 0;
-		     p = strchr(p + 1, '/')) {
-			size_t len = (size_t)(p - name);
-			bool dup = list_known(list, count, name, len, false);
-			for (size_t k = 0; k < nseen && !dup; k++)
-				dup = strlen(seen[k]) == len && strncmp(seen[k], name, len) == 0;
-			if (dup)
-				continue;
-			seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
-			seen[nseen++] = xstrndup(name, len);
-			if (list_matches(j, seen[nseen - 1], true))
-				ret = list_line(j, "\\Noselect \\HasChildren", seen[nseen - 1],
-						false);
-		}
-	}
-	for (size_t k = 0; k < nseen; k++)
-		free(seen[k]);
-	free(seen);
-	return ret;
+	if (!recursive)
+		return list_matches(j, level, true) ?
+			       list_line(j, "\\Noselect \\HasChildren", level, false) : 0;
+	if (!list_matches(j, level, false))
+		return 0;
+	for (size_t k = 0; k < count && !real; k++)
+		real = !list[k].nonexistent && list_is_below(list[k].name, level, strlen(level));
+	return list_line(j, real ? "\\Noselect \\HasChildren" : "\\NonExistent", level, true);
 }
 
-/* list_recursive_parents - RECURSIVEMATCH: levels that are neither a
- * mailbox nor subscribed ("a" of a subscribed "a/b"), shown with
- * CHILDINFO (RFC 5258 3) when a pattern matches them. */
-static int list_recursive_parents(struct list_job *j, const struct index_mailbox_info *list,
-				  size_t count)
+/* list_parents - the levels above the listed names that are not listed
+ * themselves, each once: mailboxes' parents, or with RECURSIVEMATCH the
+ * parents of the selected (subscribed) names. */
+static int list_parents(struct list_job *j, const struct index_mailbox_info *list, size_t count,
+			bool recursive)
 {
 	char **seen = NULL;
 	size_t nseen = 0;
@@ -232,24 +218,19 @@ static int list_recursive_parents(struct list_job *j, const struct index_mailbox
 
 	for (size_t i = 0; i < count && ret == 0; i++) {
 		const char *name = list[i].name;
-		if (!list_selected(j, &list[i]))
+		if (recursive ? !list_selected(j, &list[i]) : list[i].nonexistent)
 			continue;
 		for (const char *p = strchr(name, '/'); p != NULL && ret == 0;
 		     p = strchr(p + 1, '/')) {
 			size_t len = (size_t)(p - name);
-			bool dup = list_known(list, count, name, len, true), real = false;
+			bool dup = list_known(list, count, name, len, recursive);
 			for (size_t k = 0; k < nseen && !dup; k++)
 				dup = strlen(seen[k]) == len && strncmp(seen[k], name, len) == 0;
 			if (dup)
 				continue;
 			seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
 			seen[nseen++] = xstrndup(name, len);
-			if (!list_matches(j, seen[nseen - 1], false))
-				continue;
-			for (size_t k = 0; k < count && !real; k++)
-				real = !list[k].nonexistent && list_is_below(list[k].name, name, len);
-			ret = list_line(j, real ? "\\Noselect \\HasChildren" : "\\NonExistent",
-					seen[nseen - 1], true);
+			ret = list_parent_line(j, list, count, seen[nseen - 1], recursive);
 		}
 	}
 	for (size_t k = 0; k < nseen; k++)
@@ -270,9 +251,9 @@ static void list_run(struct imap_job *job)
 	for (size_t i = 0; i < count && j->ret == 0; i++)
 		j->ret = list_entry(j, job->index, list, count, &list[i]);
 	if (j->ret == 0 && (j->opts & (LIST_LSUB | LIST_SEL_SUBSCRIBED | LIST_SEL_SPECIAL_USE)) == 0)
-		j->ret = list_virtual_parents(j, list, count);
+		j->ret = list_parents(j, list, count, false);
 	else if (j->ret == 0 && (j->opts & LIST_SEL_RECURSIVE))
-		j->ret = list_recursive_parents(j, list, count);
+		j->ret = list_parents(j, list, count, true);
 	if (j->ret < 0) {
 		j->error.reason = "store.io-error";
 		(void)snprintf(j->error.text, sizeof(j->error.text), "LIST answer too large");

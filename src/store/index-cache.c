@@ -321,12 +321,6 @@ int index_parse_pending(struct index *index, int64_t mailbox_id, struct index_pa
 int index_parse_backlog(struct index *index, int64_t mailbox_id)
 {
 	/* the partial index messages_unparsed makes this a lookup */
-	sqlite3_stmt *st = db_prepare(index->db, "SELECT 1 FROM messages"
-				      " WHERE mailbox_id = ?1 AND parsed = 0 LIMIT 1");
-	int rc;
-
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	rc = index_step(index, st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return index_mailbox_has(index, "SELECT 1 FROM messages"
+				 " WHERE mailbox_id = ?1 AND parsed = 0 LIMIT 1", mailbox_id);
 }

@@ -120,6 +120,9 @@ int index_db_error(struct index *index, struct index_error *error_r, const char 
 int index_sys_error(struct index_error *error_r, const char *what, const char *path, int err);
 /* sqlite3_step that notices corruption. */
 int index_step(struct index *index, sqlite3_stmt *st);
+/* index_mailbox_has - whether sql (a "SELECT 1 ... LIMIT 1" with the
+ * mailbox id as ?1) finds a row: 1, 0, or -1 on error. */
+int index_mailbox_has(struct index *index, const char *sql, int64_t mailbox_id);
 int index_begin(struct index *index, struct index_error *error_r);
 int index_commit(struct index *index, struct index_error *error_r);
 void index_rollback(struct index *index);

@@ -503,14 +503,8 @@ static int sync_scan(struct sync_ctx *ctx, bool full, bool last_pass)
 
 static int has_new_files(struct index *index, int64_t id)
 {
-	sqlite3_stmt *st = db_prepare(index->db, "SELECT 1 FROM messages"
-				      " WHERE mailbox_id = ?1 AND in_new != 0 LIMIT 1");
-	int rc;
-
-	sqlite3_bind_int64(st, 1, id);
-	rc = index_step(index, st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return index_mailbox_has(index, "SELECT 1 FROM messages"
+				 " WHERE mailbox_id = ?1 AND in_new != 0 LIMIT 1", id);
 }
 
 /* folder_check - new/ and cur/ exist; a folder gone from disk is a

@@ -111,6 +111,17 @@ int index_step(struct index *index, sqlite3_stmt *st)
 	return rc;
 }
 
+int index_mailbox_has(struct index *index, const char *sql, int64_t mailbox_id)
+{
+	sqlite3_stmt *st = db_prepare(index->db, sql);
+	int rc;
+
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	rc = index_step(index, st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 int index_begin(struct index *index, struct index_error *error_r)
 {
 	/* IMMEDIATE: the write lock up front, so two handles never both
