@@ -126,14 +126,14 @@ static void account_read(sqlite3_stmt *st, struct account *a)
 
 static int account_read_forwards(struct db *db, struct account *a)
 {
-	sqlite3_stmt *st = db_prepare(db, "SELECT target FROM forwards WHERE account_id = ?1"
-					  " ORDER BY rowid");
+	sqlite3_stmt *st = db_prepare_cached(db, "SELECT target FROM forwards"
+						 " WHERE account_id = ?1 ORDER BY rowid");
 	int rc;
 
 	sqlite3_bind_int64(st, 1, a->id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		dir_strv_add(&a->forward, &a->forward_count, (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	db_release(db, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -337,7 +337,7 @@ static void unknown_key(const char *key, struct directory_error *error_r)
  * canonical form; 1/0/-1. */
 static int account_lookup_normalized(struct db *db, const char *address, struct account *a)
 {
-	sqlite3_stmt *st = db_prepare(db, ACCOUNT_SELECT " WHERE address = ?1");
+	sqlite3_stmt *st = db_prepare_cached(db, ACCOUNT_SELECT " WHERE address = ?1");
 	int rc;
 
 	memset(a, 0, sizeof(*a));
@@ -345,7 +345,7 @@ static int account_lookup_normalized(struct db *db, const char *address, struct 
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		account_read(st, a);
-	sqlite3_finalize(st);
+	db_release(db, st);
 	if (rc == SQLITE_ROW) {
 		if (account_read_forwards(db, a) < 0) {
 			account_clear(a);

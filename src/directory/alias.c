@@ -35,8 +35,9 @@ static const char *alias_domain(const char *alias)
 }
 
 /* alias_read - rows of (address, domain, target) into aliases grouped by
- * address; the statement must order by address. */
-static int alias_read(sqlite3_stmt *st, struct alias **aliases_r, size_t *count_r)
+ * address; the statement must order by address. It is released. */
+static int alias_read(struct db *db, sqlite3_stmt *st, struct alias **aliases_r,
+		      size_t *count_r)
 {
 	struct alias *aliases = NULL;
 	size_t count = 0;
@@ -54,7 +55,7 @@ static int alias_read(sqlite3_stmt *st, struct alias **aliases_r, size_t *count_
 		struct alias *a = &aliases[count - 1];
 		dir_strv_add(&a->targets, &a->target_count, (const char *)sqlite3_column_text(st, 2));
 	}
-	sqlite3_finalize(st);
+	db_release(db, st);
 	if (rc != SQLITE_DONE) {
 		aliases_free(&aliases, count);
 		return -1;
@@ -67,14 +68,14 @@ static int alias_read(sqlite3_stmt *st, struct alias **aliases_r, size_t *count_
 /* alias_lookup_normalized - 1/0/-1 */
 static int alias_lookup_normalized(struct db *db, const char *alias, struct alias *alias_r)
 {
-	sqlite3_stmt *st = db_prepare(db, "SELECT address, domain, target FROM aliases"
-					  " WHERE address = ?1 ORDER BY address, rowid");
+	sqlite3_stmt *st = db_prepare_cached(db, "SELECT address, domain, target FROM aliases"
+						 " WHERE address = ?1 ORDER BY address, rowid");
 	struct alias *aliases;
 	size_t count;
 
 	memset(alias_r, 0, sizeof(*alias_r));
 	sqlite3_bind_text(st, 1, alias, -1, SQLITE_TRANSIENT);
-	if (alias_read(st, &aliases, &count) < 0)
+	if (alias_read(db, st, &aliases, &count) < 0)
 		return -1;
 	if (count == 0)
 		return 0;
@@ -255,7 +256,7 @@ int alias_list(struct db *db, const char *domain, struct alias **aliases_r, size
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 		free(name);
 	}
-	return alias_read(st, aliases_r, count_r);
+	return alias_read(db, st, aliases_r, count_r);
 }
 
 int alias_resolve(struct db *db, const char *address, struct alias *alias_r)

@@ -118,7 +118,8 @@ int autoreply_get(struct db *db, const char *address, struct autoreply *ar_r)
 	memset(ar_r, 0, sizeof(*ar_r));
 	if (dir_normalize_address(address, &addr, &error) < 0)
 		return 0;
-	sqlite3_stmt *st = db_prepare(db,
+	/* cached: delivery notices ask for every mailbox that takes a message */
+	sqlite3_stmt *st = db_prepare_cached(db,
 		"SELECT r.subject, r.body, r.starts_at, r.ends_at, r.interval_s, r.updated_at"
 		" FROM autoreplies r JOIN accounts a ON a.id = r.account_id WHERE a.address = ?");
 	sqlite3_bind_text(st, 1, addr, -1, SQLITE_TRANSIENT);
@@ -134,7 +135,7 @@ int autoreply_get(struct db *db, const char *address, struct autoreply *ar_r)
 	} else {
 		ret = ret == SQLITE_DONE ? 0 : -1;
 	}
-	sqlite3_finalize(st);
+	db_release(db, st);
 	free(addr);
 	return ret;
 }
@@ -150,7 +151,7 @@ int autoreply_claim(struct db *db, const char *address, const char *sender,
 {
 	/* one statement, so concurrent deliveries cannot both win: the row
 	 * is inserted or moved forward only when the last reply is old */
-	sqlite3_stmt *st = db_prepare(db,
+	sqlite3_stmt *st = db_prepare_cached(db,
 		"INSERT INTO autoreply_sent (account_id, sender, sent_at)"
 		" SELECT id, lower(?2), ?3 FROM accounts WHERE address = ?1"
 		" ON CONFLICT (account_id, sender) DO UPDATE SET sent_at = excluded.sent_at"
@@ -159,9 +160,12 @@ int autoreply_claim(struct db *db, const char *address, const char *sender,
 	sqlite3_bind_text(st, 2, sender, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 3, now);
 	sqlite3_bind_int64(st, 4, interval);
-	if (dir_step_done(st) < 0)
+	int rc = sqlite3_step(st);
+	int changes = sqlite3_changes(db->sql);
+	db_release(db, st);
+	if (rc != SQLITE_DONE)
 		return -1;
-	return sqlite3_changes(db->sql) > 0 ? 1 : 0;
+	return changes > 0 ? 1 : 0;
 }
 
 void autoreply_clear(struct autoreply *ar)

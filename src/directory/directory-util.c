@@ -92,14 +92,20 @@ void dir_strv_free(char ***_strv, size_t count)
 	free(strv);
 }
 
-/* exists - 1/0/-1 for "SELECT EXISTS(...)" with one text parameter. */
+/* exists - 1/0/-1 for "SELECT EXISTS(...)" with one text parameter.
+ * Cached: RCPT asks these for every recipient (policy_domain_is_local,
+ * alias_resolve). */
 static int exists(struct db *db, const char *sql, const char *param)
 {
-	sqlite3_stmt *st = db_prepare(db, sql);
+	sqlite3_stmt *st = db_prepare_cached(db, sql);
+	int rc;
 	int64_t v;
 
 	sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
-	if (dir_query_int(st, &v) < 0)
+	rc = sqlite3_step(st);
+	v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	db_release(db, st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return -1;
 	return v != 0 ? 1 : 0;
 }

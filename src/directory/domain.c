@@ -216,13 +216,13 @@ int domain_get(struct db *db, const char *name, struct domain *domain_r)
 	memset(domain_r, 0, sizeof(*domain_r));
 	if (addr_domain_normalize(name, &domain, &error) < 0)
 		return 0; /* no such domain can exist */
-	st = db_prepare(db, DOMAIN_SELECT " WHERE name = ?1");
+	st = db_prepare_cached(db, DOMAIN_SELECT " WHERE name = ?1");
 	sqlite3_bind_text(st, 1, domain, -1, SQLITE_TRANSIENT);
 	free(domain);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		domain_read(st, domain_r);
-	sqlite3_finalize(st);
+	db_release(db, st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
