@@ -20,6 +20,12 @@
  * PRAGMA data_version says another connection (a worker, or the CLI's
  * `screen unblock`) committed, or a write in this process bumped
  * screen_generation (a same-connection write does not move data_version).
+ * data_version moves with every commit to postino.db (the journal's
+ * too), so it is asked at most once per SCREEN_CACHE_TRUST_MS while
+ * nothing in this process changed a block: only this process creates
+ * blocks, so an address the copy does not block is not blocked. An
+ * address the copy does block is checked against the database before
+ * the refusal, so an unblock from the CLI takes effect at once.
  */
 #include "lib/lib.h"
 #include "lib/log.h"
@@ -48,6 +54,10 @@ static const char *const kind_names[] = {
 	[SCREEN_KIND_ACCOUNT] = "account",
 };
 
+/* How long the loop's copy answers "not blocked" without asking the
+ * database whether anything changed. */
+#define SCREEN_CACHE_TRUST_MS 1000
+
 /* Bumped by every write in this process: the loop's copy is stale. */
 static atomic_uint_fast64_t screen_generation = 1;
 
@@ -56,6 +66,7 @@ static struct {
 	bool loaded;
 	const struct db *db;    /* data_version is per connection */
 	int64_t data_version;
+	int64_t checked_ms;     /* when data_version was last asked */
 	uint_fast64_t generation;
 	struct screen_block *blocks;
 	size_t count;
@@ -320,8 +331,10 @@ static int cache_refresh(struct db *db, int64_t now_ms)
 	if (version < 0)
 		return -1;
 	if (cache.loaded && cache.db == db && cache.data_version == version &&
-	    cache.generation == generation)
+	    cache.generation == generation) {
+		cache.checked_ms = now_ms;
 		return 0;
+	}
 	if (screen_list(db, now_ms, &all, &count) < 0) {
 		log_error("screen: cannot read blocks: %s", db_errmsg(db));
 		return -1;
@@ -335,9 +348,32 @@ static int cache_refresh(struct db *db, int64_t now_ms)
 	cache.count = n;
 	cache.db = db;
 	cache.data_version = version;
+	cache.checked_ms = now_ms;
 	cache.generation = generation;
 	cache.loaded = true;
 	return 0;
+}
+
+/* cache_trusted - the copy may answer without asking the database. */
+static bool cache_trusted(const struct db *db, int64_t now_ms)
+{
+	return cache.loaded && cache.db == db &&
+	       cache.generation == atomic_load(&screen_generation) &&
+	       now_ms >= cache.checked_ms && now_ms - cache.checked_ms < SCREEN_CACHE_TRUST_MS;
+}
+
+/* cache_find - the copy's block of the address key, if any. */
+static bool cache_find(const char *key, int64_t now_ms, struct screen_block *block_r)
+{
+	/* a linear scan: blocks number in the tens, a connect is rarer than
+	 * the cost of keeping a hash in step */
+	for (size_t i = 0; i < cache.count; i++) {
+		if (cache.blocks[i].until_ms > now_ms && strcmp(cache.blocks[i].subject, key) == 0) {
+			*block_r = cache.blocks[i];
+			return true;
+		}
+	}
+	return false;
 }
 
 int screen_check_connect(struct db *db, const struct screen_params *params, const char *ip,
@@ -349,17 +385,14 @@ int screen_check_connect(struct db *db, const struct screen_params *params, cons
 		return -1;
 	if (screen_ip_key(ip, key, sizeof(key)) < 0 || screen_is_trusted(params, ip))
 		return 0;
+	if (cache_trusted(db, now_ms)) {
+		if (!cache_find(key, now_ms, block_r))
+			return 0;
+		/* a refusal is confirmed: the CLI may have lifted the block */
+	}
 	if (cache_refresh(db, now_ms) < 0)
 		return -1;
-	/* a linear scan: blocks number in the tens, a connect is rarer than
-	 * the cost of keeping a hash in step */
-	for (size_t i = 0; i < cache.count; i++) {
-		if (cache.blocks[i].until_ms > now_ms && strcmp(cache.blocks[i].subject, key) == 0) {
-			*block_r = cache.blocks[i];
-			return 1;
-		}
-	}
-	return 0;
+	return cache_find(key, now_ms, block_r) ? 1 : 0;
 }
 
 /* ---- logins ---- */

@@ -367,6 +367,33 @@ static void test_connect_cache(void **state)
 	assert_int_equal(screen_check_connect(f->db, &f->p, "192.0.2.1", T0 + 20, &b), 0);
 }
 
+/* test_connect_cache_trust - every commit to postino.db (journal rows
+ * above all) moves data_version, so the copy asks it at most once a
+ * second while nothing in this process changed a block: a block written
+ * by another connection (no such writer exists; the CLI only lifts them)
+ * is seen after that second, never before. */
+static void test_connect_cache_trust(void **state)
+{
+	struct fixture *f = *state;
+	struct screen_block b;
+	struct db *other;
+	char *error = NULL;
+
+	assert_int_equal(screen_check_connect(f->db, &f->p, "192.0.2.9", T0, &b), 0);
+	if (schema_open(f->dir, false, &other, &error) < 0)
+		fail_msg("second connection: %s", error);
+	assert_int_equal(db_exec(other, "INSERT INTO screen_blocks (kind, subject, since_ms,"
+					" until_ms, failures) VALUES ('ip', '192.0.2.9', 0,"
+					" 9000000000000, 3)"), 0);
+	db_close(&other);
+	assert_int_equal(screen_check_connect(f->db, &f->p, "192.0.2.9", T0 + 999, &b), 0);
+	assert_int_equal(screen_check_connect(f->db, &f->p, "192.0.2.9", T0 + SEC, &b), 1);
+	/* a write in this process is seen at once */
+	for (int i = 0; i < 3; i++)
+		fail_at(f, "192.0.2.10", "c", T0 + SEC + 1 + i);
+	assert_int_equal(screen_check_connect(f->db, &f->p, "192.0.2.10", T0 + SEC + 5, &b), 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -380,6 +407,7 @@ int main(void)
 		T(test_trusted_and_odd_addresses_count_nothing),
 		T(test_unblock_list_and_prune),
 		T(test_connect_cache),
+		T(test_connect_cache_trust),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
