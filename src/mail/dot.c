@@ -50,6 +50,32 @@ static size_t text_byte(struct dot_decoder *d, unsigned char c, unsigned char *o
 	return 1;
 }
 
+/* plain_run - how many octets from p need no state change: inside a line,
+ * neither CR, LF nor NUL. They are copied as they are; the run's 8-bit and
+ * line-length flags are set here. The common case, so it is one tight
+ * loop instead of the state machine's switch per octet (the result is the
+ * same; test-dot and fuzz-dot compare). */
+static size_t plain_run(struct dot_decoder *d, const unsigned char *in, size_t n,
+			unsigned char *out)
+{
+	unsigned char high = 0;
+	size_t k = 0;
+
+	for (; k < n; k++) {
+		unsigned char c = in[k];
+		if (c == '\r' || c == '\n' || c == '\0')
+			break;
+		high |= c;
+		out[k] = c;
+	}
+	if (high & 0x80)
+		d->flags |= DOT_8BIT;
+	d->line_len += k;
+	if (d->line_len > DOT_LINE_MAX)
+		d->flags |= DOT_LONG_LINE;
+	return k;
+}
+
 int dot_decode(struct dot_decoder *d, const void *in_, size_t len, void *out_, size_t *out_len_r,
 	       size_t *consumed_r)
 {
@@ -61,6 +87,15 @@ int dot_decode(struct dot_decoder *d, const void *in_, size_t len, void *out_, s
 		unsigned char c = in[i];
 		uint64_t at = d->wire_size + i;
 
+		if (d->state == DOT_STATE_TEXT) {
+			size_t run = plain_run(d, in + i, len - i, out + o);
+			o += run;
+			i += run;
+			if (i == len)
+				break;
+			c = in[i];
+			at = d->wire_size + i;
+		}
 		switch (d->state) {
 		case DOT_STATE_LINE_START:
 			if (c == '.') {
