@@ -167,6 +167,7 @@ static void serve_drain_begin(void *ctx)
 	conn_drain_all();
 	qmgr_drain();
 	expiry_warn_drain();
+	smtp_deliver_drain();
 }
 
 static bool serve_drain_done(void *ctx)

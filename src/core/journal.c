@@ -11,18 +11,11 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/buf.h"
+#include "lib/time.h"
 #include "core/dbpool.h"
 #include "core/journal.h"
 #include "core/reason.h"
 
-#include <time.h>
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void bind_text(sqlite3_stmt *st, int idx, const char *value)
 {
@@ -39,11 +32,11 @@ int journal_add(struct db *db, const struct journal_entry *e)
 
 	if (reason_lookup(e->reason) == NULL)
 		panic("journal: unknown reason code '%s' (add it to core/reason.c)", e->reason);
-	st = db_prepare(db,
-			"INSERT INTO journal (time_ms, service, decision, reason, actor, ip,"
-			" account, msgid, queueid, sid, detail)"
-			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	sqlite3_bind_int64(st, 1, e->time_ms != 0 ? e->time_ms : now_ms());
+	st = db_prepare_cached(db,
+			       "INSERT INTO journal (time_ms, service, decision, reason, actor, ip,"
+			       " account, msgid, queueid, sid, detail)"
+			       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	sqlite3_bind_int64(st, 1, e->time_ms != 0 ? e->time_ms : time_now_ms());
 	bind_text(st, 2, e->service);
 	bind_text(st, 3, e->decision);
 	bind_text(st, 4, e->reason);
@@ -55,12 +48,10 @@ int journal_add(struct db *db, const struct journal_entry *e)
 	bind_text(st, 10, e->sid);
 	bind_text(st, 11, e->detail);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	if (rc != SQLITE_DONE)
 		log_error("journal: cannot record %s %s: %s", e->decision, e->reason, db_errmsg(db));
-		return -1;
-	}
-	return 0;
+	db_release(db, st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static char *column_dup(sqlite3_stmt *st, int col)
@@ -111,8 +102,10 @@ int journal_query(struct db *db, const struct journal_query *q, struct journal_r
 	} else {
 		cond_text(&qb, " AND reason = ?", q->reason);
 	}
-	/* the newest `limit` rows, returned oldest first */
-	if (buf_printf(&qb.sql, "%s%s ORDER BY id DESC%s",
+	/* the newest `limit` rows, returned oldest first; by decision time,
+	 * since a row may be written after a later decision's (a received
+	 * message's rows wait to be written together: smtp-deliver.c) */
+	if (buf_printf(&qb.sql, "%s%s ORDER BY time_ms DESC, id DESC%s",
 		       q->since_ms != 0 ? " AND time_ms >= ?" : "",
 		       q->until_ms != 0 ? " AND time_ms <= ?" : "",
 		       q->limit != 0 ? " LIMIT ?" : "") < 0)

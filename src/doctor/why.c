@@ -202,7 +202,7 @@ static int load_rows(struct why_ctx *ctx)
 		" sid, detail FROM journal WHERE account = ?1 AND time_ms > ?2"
 		" UNION SELECT id, time_ms, service, decision, reason, actor, ip, account, msgid,"
 		" queueid, sid, detail FROM journal WHERE time_ms > ?2 AND actor = ?1"
-		" ORDER BY 1 DESC LIMIT ?3");
+		" ORDER BY 2 DESC, 1 DESC LIMIT ?3"); /* time: rows may be written late */
 	size_t count = 0;
 	int rc;
 

@@ -18,6 +18,14 @@ int64_t time_now(void)
 	return (int64_t)time(NULL);
 }
 
+int64_t time_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Split "123X" into number and a one-letter unit ('\0' when none). */
 static int split_unit(const char *s, uint64_t *num_r, char *unit_r)
 {

@@ -9,6 +9,8 @@
 uint64_t time_monotonic_ms(void);
 /* Seconds since the epoch (for anything stored or shown). */
 int64_t time_now(void);
+/* Milliseconds since the epoch (journal rows, their decision times). */
+int64_t time_now_ms(void);
 
 /* "30" (seconds), "30s", "5m", "2h", "7d", "1w" -> seconds. */
 int time_parse_duration(const char *s, int64_t *seconds_r);

@@ -52,10 +52,11 @@ static int data_send_limit(struct smtp_session *s)
 	return 0;
 }
 
-/* data_start - the spool is ready for the first octet; -1 = refused. */
-static int data_start(struct smtp_session *s)
+/* data_start - the spool is ready for the first octet; -1 = refused.
+ * in_place: DATA, whose octets are CRLF only (not BDAT's). */
+static int data_start(struct smtp_session *s, bool in_place)
 {
-	if (smtp_tx_spool_open(s) < 0) {
+	if (smtp_tx_spool_open(s, in_place) < 0) {
 		smtp_refuse(s, "smtp.storage-failed", s->account, "cannot open the spool file");
 		smtp_tx_reset(s);
 		return -1;
@@ -70,7 +71,7 @@ int cmd_data_check(struct smtp_session *s, const char *args)
 
 void cmd_data_proceed(struct smtp_session *s, const char *args)
 {
-	if (data_start(s) < 0)
+	if (data_start(s, true) < 0)
 		return;
 	dot_decoder_init(&s->tx->dot);
 	smtp_set_state(s, SMTP_STATE_DATA);
@@ -157,7 +158,7 @@ void cmd_bdat_proceed(struct smtp_session *s, const char *args)
 	s->bdat_last = last;
 	s->bdat_refusal = bdat_refusal(s, &s->bdat_refusal_text);
 	if (s->bdat_refusal == NULL && !s->tx->bdat) {
-		if (data_send_limit(s) < 0 || data_start(s) < 0) {
+		if (data_send_limit(s) < 0 || data_start(s, false) < 0) {
 			/* answered already; the chunk is read and dropped quietly */
 			s->bdat_refusal = "";
 		} else {

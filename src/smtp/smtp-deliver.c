@@ -20,13 +20,24 @@
  * although RCPT had accepted it (it filled up meanwhile, an I/O error) is
  * queued 'held' with the reason, so nothing acknowledged is lost; if no
  * recipient got a copy the reply is the refusal itself.
+ *
+ * The journal rows of answered batches wait up to SMTP_JOURNAL_DELAY_MS
+ * (or until SMTP_JOURNAL_WAITING_MAX deliveries wait) and are then
+ * written by one worker job in one transaction: a job and a commit per
+ * message would wake a worker and contend for the CPU and the database
+ * just when the client's next command arrives. Only routine rows wait
+ * (delivery_is_routine); each row carries the time of its decision, not
+ * of its writing, and the journal is read in time order. A drain writes
+ * them at once.
  */
 #include "lib/lib.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "lib/time.h"
 #include "core/dbpool.h"
 #include "core/journal.h"
+#include "core/loop.h"
 #include "core/worker.h"
 #include "directory/directory.h"
 #include "directory/policy.h"
@@ -34,10 +45,12 @@
 #include "queue/qmgr.h"
 #include "queue/queue.h"
 #include "store/deliver.h"
+#include "smtp/smtp.h"
 #include "smtp/smtp-private.h"
 #include "smtp/smtp-deliver.h"
 #include "smtp/smtp-notices.h"
 
+#include <event2/event.h>
 #include <unistd.h>
 
 struct smtp_remote {
@@ -51,6 +64,7 @@ struct smtp_delivery {
 	struct smtp_delivery *next;
 	uint64_t session_id;
 	char *sid, *peer, *account, *txid, *msgid, *from, *spool_path, *envid, *hostname;
+	int spool_fd;         /* open on spool_path until the answer, or -1 */
 	const char *data_dir;
 	int dsn_ret;
 	unsigned rcpt_count;
@@ -68,18 +82,24 @@ struct smtp_delivery {
 	struct deliver_rcpt *fwd_rcpts;
 	struct deliver_job fwd_job;
 	/* outcome */
+	int64_t answered_ms;  /* the decision's time, for rows written later */
 	const char *reason;   /* NULL = accepted */
 	unsigned stored, queued, held;
 	char detail[256];
 };
 
 struct smtp_batch {
+	struct smtp_batch *next;   /* waiting for its journal rows */
 	struct smtp_delivery *list;
 	size_t count;
 };
 
 static struct smtp_delivery *smtp_pending_head, **smtp_pending_tail = &smtp_pending_head;
 static unsigned smtp_batches_running;
+/* answered batches whose journal rows are not written yet, oldest first */
+static struct smtp_batch *smtp_journal_head, **smtp_journal_tail = &smtp_journal_head;
+static size_t smtp_journal_waiting;
+static struct event *smtp_journal_timer;
 
 static void smtp_batch_kick(void);
 
@@ -321,6 +341,8 @@ static void smtp_batch_run(void *arg)
 
 static void smtp_delivery_free(struct smtp_delivery *d)
 {
+	if (d->spool_fd >= 0)
+		close(d->spool_fd);
 	for (size_t i = 0; i < d->job.rcpt_count; i++)
 		account_clear(&d->accounts[i]);
 	for (size_t i = 0; i < d->fwd_job.rcpt_count; i++)
@@ -361,6 +383,7 @@ static void smtp_delivery_journal(struct db *db, const struct smtp_delivery *d,
 		.queueid = d->txid,
 		.sid = d->sid,
 		.detail = detail,
+		.time_ms = d->answered_ms,
 	};
 
 	if (journal_add(db, &e) < 0)
@@ -372,6 +395,7 @@ static void smtp_delivery_answer(struct smtp_delivery *d)
 {
 	struct smtp_session *s = smtp_session_lookup(d->session_id);
 
+	d->answered_ms = time_now_ms();
 	(void)snprintf(d->detail, sizeof(d->detail),
 		       "from=<%.200s> size=%" PRIu64 " nrcpt=%u stored=%u queued=%u held=%u",
 		       d->from, d->size, d->rcpt_count, d->stored, d->queued, d->held);
@@ -401,40 +425,112 @@ static void smtp_delivery_record(struct db *db, const struct smtp_delivery *d)
 				      "state=queued");
 }
 
-/* smtp_batch_journal_run - on a worker, after the answers: the batch's
- * journal rows in one transaction (DESIGN.md: SQLite writes stay off the
- * loop). A crash before it commits loses journal rows, never mail. */
-static void smtp_batch_journal_run(void *arg)
+/* smtp_journal_run - on a worker, after the answers: the journal rows of
+ * a chain of batches in one transaction (DESIGN.md: SQLite writes stay off
+ * the loop). A crash before it commits loses journal rows, never mail. */
+static void smtp_journal_run(void *arg)
 {
-	struct smtp_batch *b = arg;
 	struct db *db = dbpool_get();
+	size_t count = 0;
 
 	if (db == NULL)
 		return;
 	bool in_tx = db_begin(db) == 0;
-	for (struct smtp_delivery *d = b->list; d != NULL; d = d->next)
-		smtp_delivery_record(db, d);
+	for (struct smtp_batch *b = arg; b != NULL; b = b->next) {
+		for (struct smtp_delivery *d = b->list; d != NULL; d = d->next)
+			smtp_delivery_record(db, d);
+		count += b->count;
+	}
 	if (in_tx && db_commit(db) < 0) {
-		log_warn("smtp journal: could not commit a batch of %zu deliveries", b->count);
+		log_warn("smtp journal: could not commit the rows of %zu deliveries", count);
 		db_rollback(db);
 	}
 }
 
-static void smtp_batch_free(uint64_t id, void *arg)
+/* smtp_journal_free - on the loop: the chain of batches is done with. */
+static void smtp_journal_free(uint64_t id, void *arg)
 {
-	struct smtp_batch *b = arg;
+	struct smtp_batch *b = arg, *next_batch;
 	struct smtp_delivery *next;
 
-	for (struct smtp_delivery *d = b->list; d != NULL; d = next) {
-		next = d->next;
-		smtp_delivery_free(d);
+	for (; b != NULL; b = next_batch) {
+		next_batch = b->next;
+		for (struct smtp_delivery *d = b->list; d != NULL; d = next) {
+			next = d->next;
+			smtp_delivery_free(d);
+		}
+		free(b);
 	}
-	free(b);
+}
+
+/* smtp_journal_flush - hand every waiting batch to one worker job. */
+static void smtp_journal_flush(void)
+{
+	struct smtp_batch *chain = smtp_journal_head;
+
+	if (smtp_journal_timer != NULL)
+		evtimer_del(smtp_journal_timer);
+	if (chain == NULL)
+		return;
+	smtp_journal_head = NULL;
+	smtp_journal_tail = &smtp_journal_head;
+	smtp_journal_waiting = 0;
+	worker_submit(smtp_journal_run, smtp_journal_free, 0, chain);
+}
+
+static void smtp_journal_on_timer(evutil_socket_t fd, short what, void *ctx)
+{
+	smtp_journal_flush();
+}
+
+/* delivery_is_routine - a message from outside stored in every local
+ * mailbox it was for, and nothing else: rows nobody is waiting to read.
+ * Anything else is written at once: refusals and held copies (what an
+ * admin running `postino why` right now asks about), and an account's
+ * submissions (directory/sendlimit.c reads them as evidence). */
+static bool delivery_is_routine(const struct smtp_delivery *d)
+{
+	if (d->reason != NULL || d->account != NULL || d->queued > 0 || d->held > 0 ||
+	    d->remote_count > 0 || d->fwd_job.rcpt_count > 0)
+		return false;
+	for (size_t i = 0; i < d->job.rcpt_count; i++) {
+		if (d->rcpts[i].action != DELIVER_STORED || d->rcpts[i].quota_warning)
+			return false;
+	}
+	return true;
+}
+
+/* smtp_journal_later - b's rows wait for the next flush when they are
+ * all routine, and not once the server is stopping. */
+static void smtp_journal_later(struct smtp_batch *b)
+{
+	static const struct timeval delay = { 0, SMTP_JOURNAL_DELAY_MS * 1000 };
+	bool now = loop_draining();
+
+	b->next = NULL;
+	*smtp_journal_tail = b;
+	smtp_journal_tail = &b->next;
+	smtp_journal_waiting += b->count;
+	for (const struct smtp_delivery *d = b->list; d != NULL && !now; d = d->next)
+		now = !delivery_is_routine(d);
+	if (now || smtp_journal_waiting >= SMTP_JOURNAL_WAITING_MAX) {
+		smtp_journal_flush();
+		return;
+	}
+	if (smtp_journal_timer == NULL)
+		smtp_journal_timer = evtimer_new(loop_base(), smtp_journal_on_timer, NULL);
+	if (!evtimer_pending(smtp_journal_timer, NULL))
+		evtimer_add(smtp_journal_timer, &delay);
+}
+
+void smtp_deliver_drain(void)
+{
+	smtp_journal_flush();
 }
 
 /* smtp_batch_done - on the loop: answer every client of the batch (the
  * copies are durable; bookkeeping need not delay the answers), free the
- * batch's slot, then hand the journal rows to a worker. */
+ * batch's slot; the journal rows follow shortly (smtp_journal_later). */
 static void smtp_batch_done(uint64_t id, void *arg)
 {
 	struct smtp_batch *b = arg;
@@ -443,12 +539,15 @@ static void smtp_batch_done(uint64_t id, void *arg)
 	for (struct smtp_delivery *d = b->list; d != NULL; d = d->next) {
 		smtp_delivery_answer(d);
 		kick = kick || d->queued > 0 || d->held > 0 || d->remote_count > 0;
+		if (d->spool_fd >= 0)
+			close(d->spool_fd); /* the spool is gone; do not hold its space */
+		d->spool_fd = -1;
 	}
 	if (kick)
 		qmgr_kick(); /* send now rather than at the queue manager's next tick */
 	smtp_batches_running--;
 	smtp_batch_kick();
-	worker_submit(smtp_batch_journal_run, smtp_batch_free, 0, b);
+	smtp_journal_later(b);
 }
 
 /* smtp_batch_kick - start a batch with everything waiting, when a slot
@@ -484,6 +583,8 @@ void smtp_deliver_submit(struct smtp_session *s, const char *msgid)
 	d->from = xstrdup(tx->from);
 	d->spool_path = tx->spool_path;
 	tx->spool_path = NULL; /* the delivery removes it */
+	d->spool_fd = tx->spool_fd;
+	tx->spool_fd = -1;
 	d->envid = tx->mail.envid != NULL ? xstrdup(tx->mail.envid) : NULL;
 	d->dsn_ret = (int)tx->mail.ret;
 	d->data_dir = dbpool_data_dir();
@@ -517,6 +618,8 @@ void smtp_deliver_submit(struct smtp_session *s, const char *msgid)
 		.data_dir = d->data_dir,
 		.return_path = d->from,
 		.spool_path = d->spool_path,
+		.spool_fd = d->spool_fd,
+		.in_place_prefix = tx->in_place_prefix,
 		.sid = d->sid,
 		.msgid = d->msgid,
 		.rcpts = d->rcpts,

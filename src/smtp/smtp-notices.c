@@ -75,14 +75,17 @@ static struct header *read_header(const struct deliver_job *job)
 		header_finish(h);
 		return h;
 	}
-	int fd = open(job->spool_path, O_RDONLY | O_CLOEXEC);
+	/* an in-place copy has been renamed by now: read it by descriptor,
+	 * after its Return-Path and Delivered-To lines */
+	int fd = job->spool_fd > 0 ? job->spool_fd : open(job->spool_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		header_free(&h);
 		return NULL;
 	}
 	char *buf = xmalloc(NOTICE_HEADER_READ_MAX);
-	ssize_t n = read(fd, buf, NOTICE_HEADER_READ_MAX);
-	close(fd);
+	ssize_t n = pread(fd, buf, NOTICE_HEADER_READ_MAX, (off_t)job->in_place_prefix);
+	if (fd != job->spool_fd)
+		close(fd);
 	if (n > 0)
 		(void)header_feed(h, buf, (size_t)n, &used, &error);
 	header_finish(h);

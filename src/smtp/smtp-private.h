@@ -46,8 +46,15 @@ struct pool;
 /* Deliveries (batches of finished messages) on workers at once: while one
  * batch waits for its fsyncs the next one fills (group commit). */
 #define SMTP_BATCHES_MAX 2
+/* Journal rows of answered messages are written together: at the latest
+ * this long after the first of them, or once this many messages wait. */
+#define SMTP_JOURNAL_DELAY_MS 50
+#define SMTP_JOURNAL_WAITING_MAX 256
 /* Body bytes consumed per input callback before yielding to the loop. */
 #define SMTP_DATA_SLICE (64 * 1024)
+/* An in-place copy's writeback is started every this many octets while
+ * it arrives, so the fsync at its end finds little left to write. */
+#define SMTP_WRITEBACK_STEP (64 * 1024)
 
 enum smtp_state {
 	SMTP_STATE_CONNECTED, /* before the greeting: talking now is an error */
@@ -112,8 +119,14 @@ struct smtp_tx {
 	unsigned rcpt_refused;
 
 	/* the message */
-	char *spool_path;           /* DATA/queue/tmp/<id>; NULL before data */
+	char *spool_path;           /* DATA/queue/tmp/<id>, or the in-place copy
+				     * in the one recipient's tmp/; NULL before data */
 	int spool_fd;
+	size_t in_place_prefix;     /* > 0: spool_path is the recipient's copy
+				     * (store/deliver.h), this many bytes are
+				     * its Return-Path and Delivered-To lines */
+	uint64_t spool_bytes;       /* written to the spool so far */
+	uint64_t spool_flushed;     /* writeback started up to here */
 	uint64_t size;              /* message octets received (after unstuffing) */
 	bool too_big;               /* over smtp.max-message-size: discard the rest */
 	bool write_failed;
@@ -205,8 +218,11 @@ enum smtp_state smtp_idle_state(const struct smtp_session *s);
 /* Record an accepted RCPT and take over policy's destinations. */
 void smtp_tx_add_rcpt(struct smtp_tx *tx, const char *addr, unsigned notify, const char *orcpt,
 		      struct policy_rcpt_result *result);
-/* Open the spool file and write our Received field; -1 on a disk error. */
-int smtp_tx_spool_open(struct smtp_session *s);
+/* Open the spool file and write our Received field; -1 on a disk error.
+ * in_place: the octets will be CRLF throughout (DATA refuses bare CR and
+ * LF), so a message for one local mailbox may be written straight into
+ * it (smtp-tx.c). */
+int smtp_tx_spool_open(struct smtp_session *s, bool in_place);
 /* Append message octets (after unstuffing), counting the size against
  * max; past it the message is marked too big and nothing more is kept. */
 void smtp_tx_spool_write(struct smtp_tx *tx, const void *data, size_t len, uint64_t max);

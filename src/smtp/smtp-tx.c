@@ -9,6 +9,14 @@
  * memory but its header fields. At the end of data smtp_tx_commit() runs
  * the message-wide checks and hands everything to smtp-deliver.c; a
  * transaction that ends any other way removes its spool file.
+ *
+ * A message for exactly one local mailbox (the usual case on port 25)
+ * is written in place: the spool is a file in that mailbox's tmp/,
+ * starting with the Return-Path and Delivered-To lines delivery would
+ * add, and its writeback is started as it arrives. Delivery then only
+ * fsyncs and renames it (store/deliver.h in_place_prefix) instead of
+ * copying a spool file and fsyncing the copy: one file written instead
+ * of two, and most of its data already on disk at the final fsync.
  */
 #include "lib/lib.h"
 #include "core/dbpool.h"
@@ -20,6 +28,7 @@
 #include "core/conn.h"
 #include "queue/queue.h"
 #include "store/deliver.h"
+#include "store/maildir.h"
 #include "smtp/smtp-private.h"
 #include "smtp/smtp-deliver.h"
 
@@ -156,12 +165,81 @@ static int smtp_tz_minutes(int64_t t)
 	return (int)(tm.tm_gmtoff / 60);
 }
 
-int smtp_tx_spool_open(struct smtp_session *s)
+/* spool_in_place - open the spool as the one recipient's copy when the
+ * transaction allows it: 1 = done, 0 = use the queue's spool, -1 = the
+ * copy was created but could not be started (it is removed). Never
+ * creates a mailbox: on the loop, a folder that does not exist yet is
+ * made by delivery on a worker. */
+static int spool_in_place(struct smtp_session *s, const char *data_dir)
+{
+	struct smtp_tx *tx = s->tx;
+	const struct account *a;
+	char *root, *prefix;
+	int fd;
+
+	if (tx->dest_count != 1 || !tx->dests[0].d.local)
+		return 0;
+	a = &tx->dests[0].d.account;
+	if (a->forward_count > 0 || a->disabled || !a->can_receive)
+		return 0; /* forwards copy the spool; a refusal needs no copy */
+	root = maildir_account_path(data_dir, a);
+	fd = maildir_tmp_create(root, &tx->spool_path);
+	free(root);
+	if (fd <= 0) {
+		/* fd 0 would read as "not open" downstream (store/deliver.h) */
+		if (fd == 0) {
+			close(fd);
+			(void)unlink(tx->spool_path);
+			free(tx->spool_path);
+			tx->spool_path = NULL;
+		}
+		return 0;
+	}
+	tx->spool_fd = fd;
+	prefix = deliver_header_prefix(tx->from, a->address, true);
+	tx->in_place_prefix = strlen(prefix);
+	int ret = write_all(fd, prefix, tx->in_place_prefix);
+	free(prefix);
+	if (ret < 0) {
+		log_error("smtp spool: write %s: %s", tx->spool_path, strerror(errno));
+		return -1;
+	}
+	tx->spool_bytes = tx->in_place_prefix;
+	return 1;
+}
+
+/* spool_in_queue - DATA/queue/tmp/<id>. */
+static int spool_in_queue(struct smtp_tx *tx, const char *data_dir)
+{
+	char *dir = xasprintf("%s/%s", data_dir, QUEUE_TMP_DIR);
+	static bool dir_made; /* loop thread only */
+
+	if (!dir_made && mkdir_p(dir, 0700) < 0) {
+		log_error("smtp spool: mkdir %s: %s", dir, strerror(errno));
+		free(dir);
+		return -1;
+	}
+	tx->spool_path = xasprintf("%s/%s", dir, tx->id);
+	free(dir);
+	tx->spool_fd = open(tx->spool_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (tx->spool_fd < 0) {
+		log_error("smtp spool: open %s: %s", tx->spool_path, strerror(errno));
+		free(tx->spool_path);
+		tx->spool_path = NULL;
+		/* the directory may have been removed under us: make it again */
+		dir_made = false;
+		return -1;
+	}
+	dir_made = true;
+	return 0;
+}
+
+int smtp_tx_spool_open(struct smtp_session *s, bool in_place)
 {
 	struct smtp_tx *tx = s->tx;
 	const char *data_dir = dbpool_data_dir();
-	char *dir;
 	const char *received;
+	int ret;
 	struct header_received r = {
 		.helo = s->helo,
 		.ip = s->peer,
@@ -178,28 +256,30 @@ int smtp_tx_spool_open(struct smtp_session *s)
 	if (data_dir == NULL)
 		return -1;
 	r.tz_minutes = smtp_tz_minutes(r.time);
-	dir = xasprintf("%s/%s", data_dir, QUEUE_TMP_DIR);
-	if (mkdir_p(dir, 0700) < 0) {
-		log_error("smtp spool: mkdir %s: %s", dir, strerror(errno));
-		free(dir);
+	ret = in_place ? spool_in_place(s, data_dir) : 0;
+	if (ret == 0)
+		ret = spool_in_queue(tx, data_dir);
+	if (ret < 0)
 		return -1;
-	}
-	tx->spool_path = xasprintf("%s/%s", dir, tx->id);
-	free(dir);
-	tx->spool_fd = open(tx->spool_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (tx->spool_fd < 0) {
-		log_error("smtp spool: open %s: %s", tx->spool_path, strerror(errno));
-		free(tx->spool_path);
-		tx->spool_path = NULL;
-		return -1;
-	}
 	received = header_received(tx->pool, &r);
 	if (received == NULL || write_all(tx->spool_fd, received, strlen(received)) < 0) {
 		log_error("smtp spool: write %s: %s", tx->spool_path, strerror(errno));
 		return -1;
 	}
+	tx->spool_bytes += strlen(received);
 	tx->hdr = header_new();
 	return 0;
+}
+
+/* spool_writeback - an in-place copy: start writing what arrived to disk
+ * (a hint; the fsync at delivery is what counts). */
+static void spool_writeback(struct smtp_tx *tx)
+{
+	if (tx->in_place_prefix == 0 || tx->spool_bytes - tx->spool_flushed < SMTP_WRITEBACK_STEP)
+		return;
+	(void)sync_file_range(tx->spool_fd, (off_t)tx->spool_flushed,
+			      (off_t)(tx->spool_bytes - tx->spool_flushed), SYNC_FILE_RANGE_WRITE);
+	tx->spool_flushed = tx->spool_bytes;
 }
 
 void smtp_tx_spool_write(struct smtp_tx *tx, const void *data, size_t len, uint64_t max)
@@ -220,7 +300,10 @@ void smtp_tx_spool_write(struct smtp_tx *tx, const void *data, size_t len, uint6
 	if (write_all(tx->spool_fd, data, len) < 0) {
 		log_error("smtp spool: write %s: %s", tx->spool_path, strerror(errno));
 		tx->write_failed = true;
+		return;
 	}
+	tx->spool_bytes += len;
+	spool_writeback(tx);
 }
 
 /* smtp_tx_msgid - the Message-ID for the journal, or NULL. */
@@ -271,9 +354,8 @@ void smtp_tx_commit(struct smtp_session *s)
 		return;
 	}
 	/* no fsync here: the mailbox copies and the queue file are what is
-	 * made durable (on a worker); the spool is only their source */
-	close(tx->spool_fd);
-	tx->spool_fd = -1;
+	 * made durable (on a worker); the spool is only their source. Its
+	 * descriptor goes with it (smtp_deliver_submit). */
 	s->messages++;
 	smtp_deliver_submit(s, msgid);
 	smtp_tx_reset(s);

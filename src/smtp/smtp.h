@@ -15,5 +15,8 @@ struct conn;
  * install the session's handlers, then greet (after a short pause on
  * port 25, so early talkers show themselves). */
 void smtp_accept(struct conn *conn, enum listener_kind kind);
+/* The server stops: write the journal rows still waiting now (they wait a
+ * few milliseconds to be written together) and from now on at once. */
+void smtp_deliver_drain(void);
 
 #endif

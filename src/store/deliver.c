@@ -22,6 +22,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "lib/time.h"
 #include "core/journal.h"
 #include "directory/directory.h"
 #include "store/deliver.h"
@@ -43,6 +44,7 @@
 struct job_work {
 	struct deliver_job *job;
 	struct maildir_source src;
+	bool src_owned;      /* src.fd was opened here */
 	char *hdr_buf;       /* the header block read from the spool */
 	const char *hdr;     /* hdr_buf, or the job's buffer */
 	size_t hdr_len;
@@ -231,10 +233,10 @@ char *deliver_header_prefix(const char *return_path, const char *address, bool c
 
 /* ---- the message ---- */
 
-static int read_at(int fd, char *buf, size_t len)
+static int read_at(int fd, char *buf, size_t len, uint64_t start)
 {
 	for (size_t off = 0; off < len;) {
-		ssize_t n = pread(fd, buf + off, len - off, (off_t)off);
+		ssize_t n = pread(fd, buf + off, len - off, (off_t)(start + off));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -255,19 +257,24 @@ static void job_open(struct job_work *jw)
 
 	jw->src.fd = -1;
 	if (job->spool_path != NULL) {
-		int fd = open(job->spool_path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &st) < 0) {
+		int fd = job->spool_fd > 0 ? job->spool_fd : open(job->spool_path, O_RDONLY | O_CLOEXEC);
+		jw->src_owned = job->spool_fd <= 0;
+		if (fd < 0 || fstat(fd, &st) < 0)
 			jw->error = errno;
-			if (fd >= 0)
+		else if ((uint64_t)st.st_size < job->in_place_prefix)
+			jw->error = EIO; /* shorter than our own first lines */
+		if (jw->error != 0) {
+			if (fd >= 0 && jw->src_owned)
 				close(fd);
 			return;
 		}
 		jw->src.fd = fd;
-		jw->src.size = (uint64_t)st.st_size;
+		/* the message without the in-place copy's own first lines */
+		jw->src.size = (uint64_t)st.st_size - job->in_place_prefix;
 		jw->hdr_len = jw->src.size < DELIVER_HEADER_SCAN_MAX ? (size_t)jw->src.size :
 								      DELIVER_HEADER_SCAN_MAX;
 		jw->hdr_buf = xmalloc(jw->hdr_len + 1);
-		if (read_at(fd, jw->hdr_buf, jw->hdr_len) < 0) {
+		if (read_at(fd, jw->hdr_buf, jw->hdr_len, job->in_place_prefix) < 0) {
 			jw->error = errno;
 			return;
 		}
@@ -285,7 +292,7 @@ static void job_open(struct job_work *jw)
 
 static void job_close(struct job_work *jw)
 {
-	if (jw->src.fd >= 0)
+	if (jw->src.fd >= 0 && jw->src_owned)
 		close(jw->src.fd);
 	jw->src.fd = -1;
 	free(jw->hdr_buf);
@@ -477,6 +484,14 @@ static void rcpt_decide(struct rcpt_work *rw, struct usage_table *users,
 	}
 	free(root);
 	rw->prefix = deliver_header_prefix(jw->job->return_path, a->address, jw->crlf);
+	if (jw->job->in_place_prefix > 0 && (jw->job->rcpt_count != 1 || rcpt->folder != NULL ||
+					     strlen(rw->prefix) != jw->job->in_place_prefix)) {
+		/* the copy was written for another recipient or folder */
+		detail_set(rcpt, "in-place copy %s does not match the recipient",
+			   jw->job->spool_path);
+		refuse(rcpt, REASON_IO);
+		return;
+	}
 	if (!rcpt_quota(rw, users, domains, strlen(rw->prefix) + jw->src.size))
 		return;
 	rcpt->action = DELIVER_STORED;
@@ -487,6 +502,7 @@ static void rcpt_decide(struct rcpt_work *rw, struct usage_table *users,
 		.prefix = rw->prefix,
 		.prefix_len = strlen(rw->prefix),
 		.src = &jw->src,
+		.written = jw->job->in_place_prefix > 0 ? jw->job->spool_path : NULL,
 	};
 }
 
@@ -563,8 +579,10 @@ int deliver_run_batch(struct deliver_job *const *jobs, size_t count)
 		free(rw[k].prefix);
 		free(rw[k].dir);
 	}
-	for (size_t j = 0; j < count; j++)
+	for (size_t j = 0; j < count; j++) {
+		jobs[j]->decided_ms = time_now_ms();
 		job_close(&jw[j]);
+	}
 	free(users.entries);
 	free(domains.entries);
 	free(items);
@@ -592,6 +610,7 @@ static int journal_row(struct db *db, const struct deliver_job *job,
 		.msgid = job->msgid,
 		.sid = job->sid,
 		.detail = detail,
+		.time_ms = job->decided_ms,
 	};
 
 	return journal_add(db, &e);

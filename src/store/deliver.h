@@ -74,6 +74,14 @@ struct deliver_job {
 	const char *data_dir;
 	const char *return_path;   /* envelope sender without <>; "" = null sender */
 	const char *spool_path;    /* the message as received (with our Received) */
+	int spool_fd;              /* > 0: spool_path already open (the caller
+				    * closes it); 0 or -1: opened here */
+	/* > 0: spool_path is already the copy of the job's one recipient, in
+	 * its INBOX's tmp/ (maildir_tmp_create), and starts with that many
+	 * bytes of deliver_header_prefix(return_path, address, CRLF); the
+	 * message follows, CRLF throughout. It is stored by rename, not
+	 * copied; a refused recipient leaves it to the caller to remove. */
+	size_t in_place_prefix;
 	const void *data;          /* ... or in memory, when spool_path is NULL */
 	size_t size;
 	const char *sid, *msgid;   /* for the journal; may be NULL */
@@ -81,6 +89,7 @@ struct deliver_job {
 	size_t rcpt_count;
 	/* out */
 	unsigned hops;             /* Received fields seen */
+	int64_t decided_ms;        /* when the outcomes were known (journal rows) */
 };
 
 /* deliver_run - decide and store for every recipient of job (worker

@@ -364,6 +364,28 @@ static int open_tmp(struct maildir_delivery *it, struct item_work *w, char *base
 	return -1;
 }
 
+int maildir_tmp_create(const char *dir, char **path_r)
+{
+	char base[MAILDIR_NAME_MAX];
+
+	for (unsigned tries = 0; tries < MAILDIR_OPEN_TRIES; tries++) {
+		maildir_unique_name(base);
+		*path_r = xasprintf("%s/tmp/%s", dir, base);
+		int fd = open(*path_r, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, MAILDIR_FILE_MODE);
+		if (fd >= 0)
+			return fd;
+		int err = errno;
+		free(*path_r);
+		*path_r = NULL;
+		if (err != EEXIST) {
+			errno = err;
+			return -1;
+		}
+	}
+	errno = EEXIST;
+	return -1;
+}
+
 /* item_discard - a failed item: close and remove its tmp/ file. */
 static void item_discard(struct maildir_delivery *it, struct item_work *w, const char *step,
 			 int err)
@@ -382,16 +404,27 @@ static void item_write(struct maildir_delivery *it, struct item_work *w, char *c
 	struct vsize_state vs = { 0, '\0' };
 	char base[MAILDIR_NAME_MAX];
 
-	w->fd = open_tmp(it, w, base);
-	if (w->fd < 0) {
-		item_fail(it, "open", errno);
-		return;
-	}
-	vsize_count(&vs, it->prefix, it->prefix_len);
-	if ((it->prefix_len > 0 && write_all(w->fd, it->prefix, it->prefix_len) < 0) ||
-	    copy_source(w->fd, it->src, chunk, &vs) < 0) {
-		item_discard(it, w, "write", errno);
-		return;
+	if (it->written != NULL) {
+		/* the caller wrote it: take it over as if we had */
+		const char *slash = strrchr(it->written, '/');
+		w->tmp_path = xstrdup(it->written);
+		if (str_copy(base, slash != NULL ? slash + 1 : it->written, sizeof(base)) < 0 ||
+		    (w->fd = dup(it->src->fd)) < 0) {
+			item_discard(it, w, "open", errno != 0 ? errno : ENAMETOOLONG);
+			return;
+		}
+	} else {
+		w->fd = open_tmp(it, w, base);
+		if (w->fd < 0) {
+			item_fail(it, "open", errno);
+			return;
+		}
+		vsize_count(&vs, it->prefix, it->prefix_len);
+		if ((it->prefix_len > 0 && write_all(w->fd, it->prefix, it->prefix_len) < 0) ||
+		    copy_source(w->fd, it->src, chunk, &vs) < 0) {
+			item_discard(it, w, "write", errno);
+			return;
+		}
 	}
 	/* a hint only (the fsync below is what counts): start the write
 	 * now, so the batch's data and allocations go to disk together */

@@ -66,6 +66,10 @@ struct maildir_delivery {
 	const char *prefix;               /* may be NULL */
 	size_t prefix_len;
 	const struct maildir_source *src; /* may be shared by many items */
+	/* NULL, or a file of dir/tmp/ from maildir_tmp_create() that already
+	 * holds prefix and src (src->fd is open on it): it is fsynced and
+	 * renamed, not written. Its lines must all end in CRLF (W= = S=). */
+	const char *written;
 	/* out */
 	char name[MAILDIR_NAME_MAX];      /* file name in dir/new/ once stored */
 	uint64_t size, vsize;             /* bytes on disk; with bare LFs as CRLF */
@@ -73,6 +77,13 @@ struct maildir_delivery {
 	const char *failed_step;          /* "open", "write", "fsync", "close",
 					   * "rename", "fsync-dir"; NULL when stored */
 };
+
+/* maildir_tmp_create - a new exclusive file in dir/tmp/ for a caller that
+ * writes a message itself (as it arrives) and stores it later with
+ * maildir_deliver_batch() (item.written). Does not create the folder: -1
+ * with ENOENT when dir/tmp/ does not exist. Returns the fd (O_RDWR);
+ * *path_r is the file's path (caller frees). */
+int maildir_tmp_create(const char *dir, char **path_r);
 
 /* maildir_deliver_batch - store every item durably, sharing fsyncs.
  *

@@ -457,6 +457,21 @@ def test_journal_records_accept_and_refusals(mail):
     assert dl["account"] == ALICE and dl["msgid"] == acc["msgid"]
 
 
+def test_sigterm_writes_the_journal_rows_still_waiting(mail):
+    """Rows wait up to 50 ms to be written together (longer than the drain
+    takes here): the stop itself must write them."""
+    tokens = []
+    with mail.smtp() as s:
+        for _ in range(5):
+            text, token = message()
+            tokens.append("<%s@test>" % token)
+            s.sendmail("x@remote.test", [ALICE], text)
+    assert mail.server.stop() == 0  # at once after the last 250
+    rows = mail.journal("smtp.accepted")
+    assert sorted(r["msgid"] for r in rows) == sorted(tokens)
+    assert len(mail.journal("deliver.ok")) == 5
+
+
 # ---- other real clients ----
 
 def test_swaks_submission(mail):
