@@ -208,30 +208,34 @@ static int spool_in_place(struct smtp_session *s, const char *data_dir)
 	return 1;
 }
 
-/* spool_in_queue - DATA/queue/tmp/<id>. */
+/* spool_in_queue - DATA/queue/tmp/<id>; the directory is made once (and
+ * again if it has gone since). */
 static int spool_in_queue(struct smtp_tx *tx, const char *data_dir)
 {
 	char *dir = xasprintf("%s/%s", data_dir, QUEUE_TMP_DIR);
 	static bool dir_made; /* loop thread only */
 
-	if (!dir_made && mkdir_p(dir, 0700) < 0) {
-		log_error("smtp spool: mkdir %s: %s", dir, strerror(errno));
-		free(dir);
-		return -1;
-	}
 	tx->spool_path = xasprintf("%s/%s", dir, tx->id);
-	free(dir);
-	tx->spool_fd = open(tx->spool_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (tx->spool_fd < 0) {
-		log_error("smtp spool: open %s: %s", tx->spool_path, strerror(errno));
-		free(tx->spool_path);
-		tx->spool_path = NULL;
-		/* the directory may have been removed under us: make it again */
+	for (int tries = 0; tries < 2; tries++) {
+		if (!dir_made && mkdir_p(dir, 0700) < 0) {
+			log_error("smtp spool: mkdir %s: %s", dir, strerror(errno));
+			break;
+		}
+		dir_made = true;
+		tx->spool_fd = open(tx->spool_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (tx->spool_fd >= 0) {
+			free(dir);
+			return 0;
+		}
+		if (errno != ENOENT)
+			break;
 		dir_made = false;
-		return -1;
 	}
-	dir_made = true;
-	return 0;
+	log_error("smtp spool: open %s: %s", tx->spool_path, strerror(errno));
+	free(tx->spool_path);
+	tx->spool_path = NULL;
+	free(dir);
+	return -1;
 }
 
 int smtp_tx_spool_open(struct smtp_session *s, bool in_place)
