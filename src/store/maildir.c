@@ -333,37 +333,6 @@ static void item_fail(struct maildir_delivery *it, const char *step, int err)
 	it->name[0] = '\0';
 }
 
-/* open_tmp - a new exclusive file in dir/tmp/, creating the folder on
- * first use. */
-static int open_tmp(struct maildir_delivery *it, struct item_work *w, char *base)
-{
-	bool created = false;
-
-	for (unsigned tries = 0; tries < MAILDIR_OPEN_TRIES;) {
-		maildir_unique_name(base);
-		w->tmp_path = xasprintf("%s/tmp/%s", it->dir, base);
-		int fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, MAILDIR_FILE_MODE);
-		if (fd >= 0)
-			return fd;
-		int err = errno;
-		free(w->tmp_path);
-		w->tmp_path = NULL;
-		if (err == ENOENT && !created) {
-			if (maildir_create(it->dir) < 0)
-				return -1;
-			created = true;
-			continue;
-		}
-		if (err != EEXIST) {
-			errno = err;
-			return -1;
-		}
-		tries++;
-	}
-	errno = EEXIST;
-	return -1;
-}
-
 int maildir_tmp_create(const char *dir, char **path_r)
 {
 	char base[MAILDIR_NAME_MAX];
@@ -386,6 +355,34 @@ int maildir_tmp_create(const char *dir, char **path_r)
 	return -1;
 }
 
+/* tmp_base - the file name part of a tmp/ path, for its new/ name. */
+static int tmp_base(const char *tmp_path, char base[MAILDIR_NAME_MAX])
+{
+	const char *slash = strrchr(tmp_path, '/');
+
+	return str_copy(base, slash != NULL ? slash + 1 : tmp_path, MAILDIR_NAME_MAX);
+}
+
+/* open_tmp - a new exclusive file in dir/tmp/, creating the folder on
+ * first use. */
+static int open_tmp(struct maildir_delivery *it, struct item_work *w, char *base)
+{
+	int fd = maildir_tmp_create(it->dir, &w->tmp_path);
+
+	if (fd < 0 && errno == ENOENT) {
+		if (maildir_create(it->dir) < 0)
+			return -1;
+		fd = maildir_tmp_create(it->dir, &w->tmp_path);
+	}
+	if (fd >= 0 && tmp_base(w->tmp_path, base) < 0) {
+		close(fd);
+		(void)unlink(w->tmp_path);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return fd;
+}
+
 /* item_discard - a failed item: close and remove its tmp/ file. */
 static void item_discard(struct maildir_delivery *it, struct item_work *w, const char *step,
 			 int err)
@@ -406,11 +403,13 @@ static void item_write(struct maildir_delivery *it, struct item_work *w, char *c
 
 	if (it->written != NULL) {
 		/* the caller wrote it: take it over as if we had */
-		const char *slash = strrchr(it->written, '/');
 		w->tmp_path = xstrdup(it->written);
-		if (str_copy(base, slash != NULL ? slash + 1 : it->written, sizeof(base)) < 0 ||
-		    (w->fd = dup(it->src->fd)) < 0) {
-			item_discard(it, w, "open", errno != 0 ? errno : ENAMETOOLONG);
+		if (tmp_base(w->tmp_path, base) < 0) {
+			item_discard(it, w, "open", ENAMETOOLONG);
+			return;
+		}
+		if ((w->fd = dup(it->src->fd)) < 0) {
+			item_discard(it, w, "open", errno);
 			return;
 		}
 	} else {

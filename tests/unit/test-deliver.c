@@ -261,6 +261,70 @@ static void test_deliver_spool(void **state)
 	free(spool);
 }
 
+/* in_place_file - a copy written the way smtp-tx.c does: in root's tmp/,
+ * prefix first. Returns its open descriptor; *path_r is its path. */
+static int in_place_file(const char *root, const char *prefix, const char *msg, char **path_r)
+{
+	int fd;
+
+	assert_int_equal(maildir_create(root), 0);
+	fd = maildir_tmp_create(root, path_r);
+	assert_true(fd > 0);
+	assert_int_equal(write_all(fd, prefix, strlen(prefix)), 0);
+	assert_int_equal(write_all(fd, msg, strlen(msg)), 0);
+	return fd;
+}
+
+/* test_deliver_in_place - a copy already in the recipient's tmp/ is
+ * checked like any message (without its own first lines) and stored by
+ * rename; one made for someone else is refused and left to the caller. */
+static void test_deliver_in_place(void **state)
+{
+	struct fixture *f = *state;
+	char *root = maildir_account_path(f->dir, &f->a), *tmp_path, *prefix;
+	struct deliver_rcpt rcpt = { .account = &f->a };
+	struct deliver_job job = {
+		.data_dir = f->dir, .return_path = "x@remote.test", .rcpts = &rcpt,
+		.rcpt_count = 1,
+	};
+
+	prefix = deliver_header_prefix("x@remote.test", f->a.address, true);
+	job.spool_fd = in_place_file(root, prefix, MSG_CRLF, &tmp_path);
+	job.spool_path = tmp_path;
+	job.in_place_prefix = strlen(prefix);
+	assert_int_equal(deliver_run(&job), 0);
+	assert_int_equal(rcpt.action, DELIVER_STORED);
+	assert_int_equal(job.hops, 1); /* the message's Received, not ours */
+	assert_int_equal(access(tmp_path, F_OK), -1); /* renamed, not copied */
+	assert_int_equal(count_in(f->dir, &f->a, "tmp"), 0);
+	char *path = only_file(f->dir, &f->a), *data = slurp(path);
+	char *want = xasprintf("%s%s", prefix, MSG_CRLF);
+	assert_string_equal(data, want);
+	uint64_t size, vsize;
+	assert_int_equal(maildir_name_sizes(rcpt.file, &size, &vsize), 0);
+	assert_int_equal(size, strlen(want));
+	assert_int_equal(vsize, size);
+	assert_int_equal(close(job.spool_fd), 0); /* the caller's, still open */
+	free(want);
+	free(data);
+	free(path);
+	free(tmp_path);
+
+	/* written for anna, delivered to bob: refused, the file stays */
+	rcpt.account = &f->b;
+	job.spool_fd = in_place_file(root, prefix, MSG_CRLF, &tmp_path);
+	job.spool_path = tmp_path;
+	assert_int_equal(deliver_run(&job), -1);
+	assert_string_equal(rcpt.reason, "deliver.io-error");
+	assert_non_null(strstr(rcpt.detail, "does not match"));
+	assert_int_equal(access(tmp_path, F_OK), 0);
+	assert_int_equal(count_in(f->dir, &f->b, "new"), 0);
+	close(job.spool_fd);
+	free(tmp_path);
+	free(prefix);
+	free(root);
+}
+
 static void test_refusals(void **state)
 {
 	struct fixture *f = *state;
@@ -582,6 +646,7 @@ int main(void)
 		cmocka_unit_test(test_loop_helpers),
 		cmocka_unit_test_setup_teardown(test_deliver_buffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deliver_spool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deliver_in_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forward, setup, teardown),
