@@ -22,8 +22,10 @@
 #include "core/loop.h"
 #include "core/worker.h"
 #include "queue/qmgr-private.h"
+#include "queue/queue.h"
 #include "queue/route.h"
 #include "smtpc/smtpc.h"
+#include "store/maildir.h"
 
 #include <event2/event.h>
 #include <openssl/ssl.h>
@@ -681,9 +683,17 @@ static void scan_start(evutil_socket_t fd, short what, void *arg)
 static void recover_job(void *arg)
 {
 	struct db *db = dbpool_get();
+	char *queue_dir = xasprintf("%s/%s", qm.data_dir, QUEUE_DIR);
+	unsigned removed;
 
 	if (db != NULL)
 		qmgr_db_recover(db);
+	/* spool and stage files a crash abandoned: the Maildir 36-hour rule
+	 * (a CLI staging one right now is younger) */
+	removed = maildir_tmp_clean(queue_dir, time_now(), MAILDIR_TMP_STALE_SECS);
+	if (removed > 0)
+		log_info("qmgr: removed %u abandoned file(s) from %s", removed, QUEUE_TMP_DIR);
+	free(queue_dir);
 }
 
 static void recover_done(uint64_t id, void *arg)

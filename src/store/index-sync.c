@@ -536,6 +536,45 @@ static int folder_check(struct index *index, struct index_mbox *mbox,
 	return 0;
 }
 
+/* tmp_cleaned_key - the meta row that says when mbox's tmp/ was swept. */
+static void tmp_cleaned_key(int64_t mailbox_id, char key[32])
+{
+	if (str_printf(key, 32, "tmp-cleaned.%" PRId64, mailbox_id) < 0)
+		panic("index: meta key does not fit");
+}
+
+int index_tmp_clean(struct index *index, int64_t mailbox_id, int64_t now, unsigned *removed_r)
+{
+	struct index_mbox mbox;
+	sqlite3_stmt *st;
+	int64_t last = 0;
+	char key[32];
+	int ret;
+
+	*removed_r = 0;
+	tmp_cleaned_key(mailbox_id, key);
+	st = db_prepare(index->db, "SELECT value FROM meta WHERE key = ?1");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (index_step(index, st) == SQLITE_ROW)
+		last = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	/* a clock that went back sweeps again rather than never */
+	if (now >= last && now - last < INDEX_TMP_CLEAN_SECS)
+		return 0;
+	if ((ret = index_mbox_get(index, mailbox_id, &mbox)) <= 0)
+		return ret < 0 ? -1 : 0;
+	*removed_r = maildir_tmp_clean(mbox.dir, now, MAILDIR_TMP_STALE_SECS);
+	if (*removed_r > 0)
+		log_info("index: %s: removed %u abandoned file(s) from tmp/", mbox.dir, *removed_r);
+	index_mbox_clear(&mbox);
+	st = db_prepare(index->db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	ret = index_step(index, st) == SQLITE_DONE ? 1 : -1;
+	sqlite3_finalize(st);
+	return ret;
+}
+
 static int sync_locked(struct index *index, int64_t id, unsigned flags, unsigned *added_r,
 		       struct index_error *error_r)
 {
@@ -562,6 +601,12 @@ static int sync_locked(struct index *index, int64_t id, unsigned flags, unsigned
 		ret = move_new(&ctx);
 	if (ret == 0 && index_mbox_save(index, &mbox) < 0)
 		ret = index_db_error(index, error_r, "save mailbox");
+	if (ret == 0) {
+		/* the sweep costs only its own bookkeeping when it fails */
+		unsigned removed;
+		if (index_tmp_clean(index, id, time_now(), &removed) < 0)
+			log_warn("index: %s: could not record the tmp/ sweep", mbox.dir);
+	}
 	*added_r = ctx.added;
 	files_free(&ctx);
 	index_mbox_clear(&mbox);

@@ -209,6 +209,13 @@ int index_mailbox_status_id(struct index *index, int64_t mailbox_id, unsigned sy
  * changed is read with index_changes_since(). */
 int index_mailbox_sync(struct index *index, int64_t mailbox_id, unsigned sync_flags,
 		       struct index_error *error_r) ATTR_NODISCARD;
+/* index_tmp_clean - Maildir's 36-hour rule: remove the folder's tmp/
+ * files untouched since now - MAILDIR_TMP_STALE_SECS (deliveries a crash
+ * abandoned), at most once per INDEX_TMP_CLEAN_SECS per folder. A sync
+ * that scans the folder calls it with the time now. 1 = swept (*removed_r
+ * says how many), 0 = not due yet, -1 = the index could not record it. */
+#define INDEX_TMP_CLEAN_SECS (8 * 60 * 60)
+int index_tmp_clean(struct index *index, int64_t mailbox_id, int64_t now, unsigned *removed_r);
 
 /* ---- messages ---- */
 

@@ -10,6 +10,7 @@
 #include "lib/fs.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "lib/time.h"
 #include "directory/directory.h"
 #include "store/fts.h"
 #include "store/index.h"
@@ -584,6 +585,34 @@ static void test_new_mail_parsed_in_slices(void **state)
 	check_counts(f->ix, f->inbox);
 }
 
+/* test_tmp_swept - a sync sweeps tmp/ (Maildir's 36-hour rule) and
+ * records when, so the next sweep waits INDEX_TMP_CLEAN_SECS; a fresh
+ * file (a delivery under way) is never taken. */
+static void test_tmp_swept(void **state)
+{
+	struct fixture *f = *state;
+	int64_t now = time_now();
+	unsigned removed;
+
+	put(f, "tmp", "1.M1P1Q1.host", MSG);
+	put(f, "new", "2.M2P2Q2.host", MSG);
+	sync_box(f, INDEX_SYNC_READ_WRITE);
+	assert_int_equal(files(f, "tmp"), 1);
+	/* the sync swept just now: not due again for a while */
+	assert_int_equal(index_tmp_clean(f->ix, f->inbox, now + 60, &removed), 0);
+	/* 37 hours on, the file is abandoned */
+	now += 37 * 3600;
+	assert_int_equal(index_tmp_clean(f->ix, f->inbox, now, &removed), 1);
+	assert_int_equal(removed, 1);
+	assert_int_equal(files(f, "tmp"), 0);
+	assert_int_equal(files(f, "new") + files(f, "cur"), 1);
+	assert_int_equal(index_tmp_clean(f->ix, f->inbox, now + INDEX_TMP_CLEAN_SECS - 1, &removed),
+			 0);
+	assert_int_equal(index_tmp_clean(f->ix, f->inbox, now + INDEX_TMP_CLEAN_SECS, &removed),
+			 1);
+	assert_int_equal(removed, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -597,6 +626,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_folders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_handles_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_mail_parsed_in_slices, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tmp_swept, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
