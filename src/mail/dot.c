@@ -50,7 +50,7 @@ static size_t text_byte(struct dot_decoder *d, unsigned char c, unsigned char *o
 	return 1;
 }
 
-/* plain_run - how many octets from p need no state change: inside a line,
+/* plain_run - how many octets from in need no state change: inside a line,
  * neither CR, LF nor NUL. They are copied as they are; the run's 8-bit and
  * line-length flags are set here. The common case, so it is one tight
  * loop instead of the state machine's switch per octet (the result is the
