@@ -15,6 +15,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "lib/time.h"
 #include "mail/addr.h"
 #include "store/quota.h"
 #include "directory/directory-private.h"
@@ -22,15 +23,6 @@
 #include "directory/sendlimit.h"
 
 #include <pthread.h>
-#include <time.h>
-
-static int64_t policy_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int deny(const char **reason_r, const char *reason)
 {
@@ -239,7 +231,7 @@ int policy_send_limit(struct db *db, const char *account, unsigned nrcpt,
 
 int policy_send_record(struct db *db, const char *account, unsigned nrcpt, const char *queueid)
 {
-	int64_t now = policy_now_ms();
+	int64_t now = time_now_ms();
 	sqlite3_stmt *st = db_prepare(db, "INSERT INTO send_log (account, time_ms, recipients,"
 					  " queueid) VALUES (?1, ?2, ?3, ?4)");
 

@@ -74,10 +74,7 @@ static struct {
 
 int64_t screen_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * MS_PER_SECOND + ts.tv_nsec / 1000000;
+	return time_now_ms();
 }
 
 void screen_params_from_config(const struct config *cfg, struct screen_params *params_r)

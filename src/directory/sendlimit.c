@@ -38,10 +38,7 @@ static const char *const action_names[] = {
 
 int64_t sendlimit_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * MS_PER_SECOND + ts.tv_nsec / 1000000;
+	return time_now_ms();
 }
 
 void sendlimit_params_from_config(const struct config *cfg, struct sendlimit_params *params_r)

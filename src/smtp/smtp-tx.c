@@ -44,11 +44,8 @@ static uint32_t smtp_tx_counter;
  * restarts and sortable by arrival. */
 static void smtp_tx_make_id(char id[SMTP_TXID_MAX])
 {
-	struct timespec ts;
-	uint64_t ms;
+	uint64_t ms = (uint64_t)time_now_ms();
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	if (str_printf(id, SMTP_TXID_MAX, "%011" PRIX64 "%04X%05X", ms,
 		       (unsigned)getpid() & 0xffff, ++smtp_tx_counter & 0xfffff) < 0)
 		panic("smtp: transaction id does not fit");
