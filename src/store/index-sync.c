@@ -543,9 +543,11 @@ static void tmp_cleaned_key(int64_t mailbox_id, char key[32])
 		panic("index: meta key does not fit");
 }
 
-int index_tmp_clean(struct index *index, int64_t mailbox_id, int64_t now, unsigned *removed_r)
+/* tmp_clean - index_tmp_clean for a folder whose directory is known.
+ * Asked by every sync that scans: statements from the handle's cache. */
+static int tmp_clean(struct index *index, int64_t mailbox_id, const char *dir, int64_t now,
+		     unsigned *removed_r)
 {
-	struct index_mbox mbox;
 	sqlite3_stmt *st;
 	int64_t last = 0;
 	char key[32];
@@ -553,25 +555,36 @@ int index_tmp_clean(struct index *index, int64_t mailbox_id, int64_t now, unsign
 
 	*removed_r = 0;
 	tmp_cleaned_key(mailbox_id, key);
-	st = db_prepare(index->db, "SELECT value FROM meta WHERE key = ?1");
+	st = db_prepare_cached(index->db, "SELECT value FROM meta WHERE key = ?1");
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if (index_step(index, st) == SQLITE_ROW)
 		last = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	db_release(index->db, st);
 	/* a clock that went back sweeps again rather than never */
 	if (now >= last && now - last < INDEX_TMP_CLEAN_SECS)
 		return 0;
-	if ((ret = index_mbox_get(index, mailbox_id, &mbox)) <= 0)
-		return ret < 0 ? -1 : 0;
-	*removed_r = maildir_tmp_clean(mbox.dir, now, MAILDIR_TMP_STALE_SECS);
+	*removed_r = maildir_tmp_clean(dir, now, MAILDIR_TMP_STALE_SECS);
 	if (*removed_r > 0)
-		log_info("index: %s: removed %u abandoned file(s) from tmp/", mbox.dir, *removed_r);
-	index_mbox_clear(&mbox);
-	st = db_prepare(index->db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)");
+		log_info("index: %s: removed %u abandoned file(s) from tmp/", dir, *removed_r);
+	st = db_prepare_cached(index->db,
+			       "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)");
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
 	ret = index_step(index, st) == SQLITE_DONE ? 1 : -1;
-	sqlite3_finalize(st);
+	db_release(index->db, st);
+	return ret;
+}
+
+int index_tmp_clean(struct index *index, int64_t mailbox_id, int64_t now, unsigned *removed_r)
+{
+	struct index_mbox mbox;
+	int ret = index_mbox_get(index, mailbox_id, &mbox);
+
+	*removed_r = 0;
+	if (ret <= 0)
+		return ret;
+	ret = tmp_clean(index, mailbox_id, mbox.dir, now, removed_r);
+	index_mbox_clear(&mbox);
 	return ret;
 }
 
@@ -604,7 +617,7 @@ static int sync_locked(struct index *index, int64_t id, unsigned flags, unsigned
 	if (ret == 0) {
 		/* the sweep costs only its own bookkeeping when it fails */
 		unsigned removed;
-		if (index_tmp_clean(index, id, time_now(), &removed) < 0)
+		if (tmp_clean(index, id, mbox.dir, time_now(), &removed) < 0)
 			log_warn("index: %s: could not record the tmp/ sweep", mbox.dir);
 	}
 	*added_r = ctx.added;
